@@ -1,0 +1,82 @@
+/*
+ * flashbridge host library: a client for the flashbridge I2C storage co-processor.
+ *
+ * Every call returns 0 (or a positive count) on success and a negative FB_HOST_E* code
+ * on failure; fb_strerror() names it. Device-reported errors come back as
+ * FB_HOST_EDEVICE with the ERROR register's bits in fb_client.last_error, and
+ * fb_error_bits_str() spells them out.
+ *
+ * Waiting: commands that queue work are followed by polling STATUS until BUSY clears,
+ * with a timeout derived from the datasheet maximum of the flash work the command
+ * implies (see fb_timeout_us()); no fixed sleeps.
+ */
+#ifndef FLASHBRIDGE_HOST_H
+#define FLASHBRIDGE_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fb_transport.h"
+
+enum {
+    FB_HOST_OK = 0,
+    FB_HOST_EIO = -1,      /* transport failure */
+    FB_HOST_ENACK = -2,    /* target did not acknowledge */
+    FB_HOST_ETIMEOUT = -3, /* BUSY did not clear in time */
+    FB_HOST_EDEVICE = -4,  /* target reported an error (see last_error) */
+    FB_HOST_EINVAL = -5,   /* bad argument from the caller */
+    FB_HOST_EPROTO = -6,   /* unexpected answer (wrong WHO_AM_I, bad size) */
+};
+
+typedef struct fb_client {
+    fb_transport_t *t;
+    uint8_t addr;          /* 7-bit address, FB_I2C_ADDR by default */
+    uint8_t last_error;    /* ERROR bits behind the last FB_HOST_EDEVICE */
+    uint32_t poll_us;      /* STATUS poll interval (default 500 us) */
+    /* Progress callback for long transfers (bytes done, total); may be NULL. */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
+} fb_client_t;
+
+/* Bind a client to a transport (not owned). Does not talk to the target. */
+void fb_client_init(fb_client_t *c, fb_transport_t *t, uint8_t addr7);
+
+const char *fb_strerror(int err);
+/* Human-readable list of ERROR bits, e.g. "bad parameter, last command failed". */
+const char *fb_error_bits_str(uint8_t bits, char *buf, size_t len);
+
+/* Registers (served at once by the target). */
+int fb_who_am_i(fb_client_t *c, uint8_t *id);
+int fb_status(fb_client_t *c, uint8_t *status);
+/* Reads (and so clears) the ERROR register. */
+int fb_error(fb_client_t *c, uint8_t *bits);
+int fb_file_size(fb_client_t *c, uint32_t *size);
+
+/* Poll STATUS until BUSY clears or timeout_us passes (FB_HOST_ETIMEOUT), then read
+ * ERROR: FB_HOST_EDEVICE if any bit was set. */
+int fb_wait_idle(fb_client_t *c, uint64_t timeout_us);
+
+/* Config zone (1024 bytes). Writes are split into 28-byte frames. */
+int fb_config_read(fb_client_t *c, uint16_t offset, uint8_t *buf, size_t len);
+int fb_config_write(fb_client_t *c, uint16_t offset, const uint8_t *buf, size_t len);
+int fb_config_clear(fb_client_t *c);
+
+/* Data file. name11: 8.3, space padded, 11 bytes. */
+int fb_file_set_name(fb_client_t *c, const char name11[11]);
+int fb_file_get_name(fb_client_t *c, char name11[11]);
+int fb_file_append(fb_client_t *c, const uint8_t *buf, size_t len);
+/* Read len bytes at offset (exact bytes, 0xFF included; the caller bounds by size). */
+int fb_file_read(fb_client_t *c, uint32_t offset, uint8_t *buf, size_t len);
+int fb_file_clear(fb_client_t *c);
+/* One READ_SECTOR: 256 bytes of file index (0xFF past the end). */
+int fb_file_read_sector(fb_client_t *c, uint16_t index, uint8_t out[256]);
+
+/* "NAME.EXT" <-> 11-byte space-padded form. FB_HOST_EINVAL if it does not fit 8.3. */
+int fb_name_to_83(const char *dotted, char name11[11]);
+void fb_name_from_83(const char name11[11], char *dotted, size_t len);
+
+/* Worst-case time the target may stay busy for a command, from the datasheet maxima. */
+uint64_t fb_timeout_us(uint8_t cmd, uint32_t file_size);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * flashbridge wire protocol: the one source of truth for every number on the bus.
+ *
+ * Included by the firmware core and the C host library; the MicroPython package's
+ * constants are checked against this file by a test. docs/PROTOCOL.md explains each
+ * value; change both together.
+ *
+ * v1 = the protocol STeaMi hosts already speak (byte-compatible).
+ * ext = additions that a v1 host never sends and so never sees.
+ */
+#ifndef FLASHBRIDGE_PROTOCOL_H
+#define FLASHBRIDGE_PROTOCOL_H
+
+/* 7-bit target address (0x76/0x77 in 8-bit notation). */
+#define FB_I2C_ADDR 0x3Bu
+
+/* ---- Command codes (first byte of every write transfer) ---- */
+#define FB_CMD_WHO_AM_I     0x01u /* v1 register, 1 byte: FB_WHO_AM_I_VALUE */
+#define FB_CMD_SET_FILENAME 0x03u /* v1: 11-byte 8.3 name, space padded */
+#define FB_CMD_GET_FILENAME 0x04u /* v1 register, 11 bytes */
+#define FB_CMD_CLEAR_FLASH  0x10u /* v1: empty the data file */
+#define FB_CMD_WRITE_DATA   0x11u /* v1: [n, 30 bytes] append n bytes */
+#define FB_CMD_READ_SECTOR  0x20u /* v1: [idx_hi, idx_lo] prepare 256 file bytes */
+#define FB_CMD_WRITE_CONFIG 0x30u /* v1: [off_hi, off_lo, len, 28 bytes] */
+#define FB_CMD_READ_CONFIG  0x31u /* v1: [off_hi, off_lo] prepare 256 config bytes */
+#define FB_CMD_CLEAR_CONFIG 0x32u /* v1: config zone back to 0xFF */
+#define FB_CMD_STATUS       0x80u /* v1 register, 1 byte, see FB_STATUS_* */
+#define FB_CMD_ERROR        0x81u /* v1 register, 1 byte, see FB_ERR_*; read clears */
+#define FB_CMD_FILE_SIZE    0x82u /* ext register, 4 bytes big-endian: data file size */
+
+/* Parameter bytes after the command byte; a write transfer of any other length is
+ * rejected with FB_ERR_BAD_PARAM. Register commands take no parameters. */
+#define FB_LEN_SET_FILENAME 11u
+#define FB_LEN_WRITE_DATA   31u
+#define FB_LEN_READ_SECTOR  2u
+#define FB_LEN_WRITE_CONFIG 31u
+#define FB_LEN_READ_CONFIG  2u
+
+/* Largest write transfer the target accepts (command byte included). */
+#define FB_FRAME_MAX 32u
+
+#define FB_WHO_AM_I_VALUE     0x4Cu
+#define FB_FILENAME_LEN       11u /* 8 name + 3 extension, space padded */
+#define FB_WRITE_DATA_MAX     30u /* payload bytes per WRITE_DATA frame */
+#define FB_WRITE_CONFIG_MAX   28u /* payload bytes per WRITE_CONFIG frame */
+#define FB_RESPONSE_LEN       256u /* READ_SECTOR / READ_CONFIG response */
+#define FB_SECTOR_SIZE        256u /* READ_SECTOR granularity */
+#define FB_SECTOR_INDEX_MAX   32767u
+#define FB_CONFIG_SIZE        1024u
+#define FB_CONFIG_ERASED      0xFFu
+
+/* ---- STATUS register bits ----
+ * v1 hosts look at BUSY only; the other bits are ext and were 0 in v1. */
+#define FB_STATUS_BUSY        0x80u /* a command is queued or executing */
+#define FB_STATUS_ERROR       0x40u /* the ERROR register is non-zero */
+#define FB_STATUS_READY       0x20u /* a prepared response waits to be read */
+#define FB_STATUS_QUEUE_MASK  0x0Fu /* free command-queue slots (0..15) */
+
+/* ---- ERROR register bits ----
+ * Sticky: set bits stay until the host reads ERROR; reading returns and clears them.
+ * FB_ERR_FAILED accompanies every other bit (v1 hosts test 0x80). */
+#define FB_ERR_BAD_PARAM   0x01u /* frame length, offset/length, index out of range */
+#define FB_ERR_BAD_NAME    0x02u /* invalid 8.3 filename */
+#define FB_ERR_FILE_FULL   0x04u /* append would pass the data file's capacity */
+#define FB_ERR_QUEUE_FULL  0x08u /* command arrived while the queue was full: dropped */
+#define FB_ERR_UNKNOWN_CMD 0x10u /* command byte not in this table */
+#define FB_ERR_FLASH       0x20u /* a flash device timed out or failed to program */
+#define FB_ERR_RESERVED    0x40u /* reserved for the streaming extension */
+#define FB_ERR_FAILED      0x80u /* the last command (or one before it) failed */
+
+/* ---- Data file ----
+ * Data at W25Q64 address 0; the last FB_META_SECTORS 4 KiB sectors hold the metadata
+ * log (name, size), so the file may grow to FB_FILE_CAPACITY bytes. */
+#define FB_FLASH_SIZE      (8u * 1024u * 1024u)
+#define FB_ERASE_SECTOR    4096u
+#define FB_META_SECTORS    2u
+#define FB_FILE_CAPACITY   (FB_FLASH_SIZE - FB_META_SECTORS * FB_ERASE_SECTOR)
+#define FB_DEFAULT_FILENAME "DATA    CSV"
+
+#endif /* FLASHBRIDGE_PROTOCOL_H */

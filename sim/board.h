@@ -1,0 +1,64 @@
+/*
+ * The simulated board: the portable core running on port/host, with the device models,
+ * in deterministic virtual time. Used by flashbridge-sim (socket server), by tests that
+ * need a board in-process, by the fuzzer and by the power-cut runner.
+ *
+ * Concurrency model: the firmware's main loop runs as a coroutine. Every port call that
+ * takes time on hardware (SPI bytes, internal-flash program/erase, idle until the next
+ * interrupt, a fixed cost per main-loop pass) hands control back to the board, which
+ * delivers the I2C interrupt events that fall due in that time (in bus-bit order) and
+ * resumes the main loop. So the I2C "interrupt" preempts the main loop only between
+ * port calls, never inside one; this is deterministic: the same inputs give the same
+ * virtual times and bytes.
+ *
+ * One board per process (the port's functions are free functions).
+ */
+#ifndef FB_SIM_BOARD_H
+#define FB_SIM_BOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "powercut.h"
+
+typedef struct board_config {
+    const char *flash_image;  /* W25Q64 image file, NULL = in memory */
+    const char *config_image; /* F103 internal flash image file, NULL = in memory */
+    uint32_t bus_hz;          /* I2C clock: 100000 (default when 0) or 400000 */
+    bool timing_max;          /* flash operations take their datasheet maximum */
+    powercut_t *powercut;     /* NULL = no power cuts */
+} board_config_t;
+
+/* Result of one I2C transfer. */
+typedef enum {
+    BOARD_ACK = 0,        /* every byte acknowledged */
+    BOARD_NACK_ADDR = 1,  /* nobody answered the address (or the board is unpowered) */
+    BOARD_NACK_DATA = 2,  /* the target NACKed a written byte */
+} board_xfer_status_t;
+
+/* Create the board and power it up (the core boots and mounts its stores). 0, or -1
+ * on error (message on stderr). */
+int board_open(const board_config_t *cfg);
+void board_close(void);
+
+/* One I2C transfer at address addr7: if wlen > 0 a write of w; then if rlen > 0 a read
+ * of rlen bytes into r (after a repeated start when there was a write); then STOP.
+ * Virtual time advances by the bus time of every bit. Returns the status; *wacked gets
+ * the number of written bytes the target acknowledged. */
+board_xfer_status_t board_transfer(uint8_t addr7, const uint8_t *w, size_t wlen,
+                                   uint8_t *r, size_t rlen, size_t *wacked);
+/* Let virtual time run for ns nanoseconds (the firmware keeps working). */
+void board_wait(uint64_t ns);
+uint64_t board_now(void);
+/* Bus time in ns of a transfer with these lengths at the configured speed. */
+uint64_t board_transfer_ns(size_t wlen, size_t rlen);
+/* Power off for off_ns then on again: RAM state lost, flash images kept (an operation in
+ * progress is cut as the models say), the core boots again. */
+void board_power_cycle(uint64_t off_ns);
+/* True once a power cut armed in the powercut controller has happened. */
+bool board_power_dead(void);
+/* Flush the images to their files. 0 or -1. */
+int board_sync(void);
+
+#endif

@@ -38,6 +38,10 @@
 
 /* Largest write transfer the target accepts (command byte included). */
 #define FB_FRAME_MAX 32u
+/* Commands the target can hold queued (waiting or executing) at once; the STATUS low
+ * nibble reports how many slots are free. A command arriving with none free is dropped
+ * and reported with FB_ERR_QUEUE_FULL. */
+#define FB_QUEUE_DEPTH 4u
 
 #define FB_WHO_AM_I_VALUE     0x4Cu
 #define FB_FILENAME_LEN       11u /* 8 name + 3 extension, space padded */

@@ -16,7 +16,8 @@ enum {
     FB_EFLASH = -4,   /* a flash device reported a failure (PGERR, WEL not set) */
     FB_ETIMEOUT = -5, /* a hardware wait ran past its bound */
     FB_EAGAIN = -6,   /* operation still running: poll again */
-    FB_ECORRUPT = -7, /* stored metadata failed its check */
+    FB_ECORRUPT = -7, /* stored data is not as written (e.g. a cut left a page dirty) */
+    FB_EUNKNOWN = -8, /* command byte not in the protocol */
 };
 
 /* The ERROR-register bits that report err to the host (0 for FB_OK). */

@@ -28,4 +28,7 @@ void fb_i2c_stop(void) FB_RAMFUNC;
 /* Bus error or aborted transfer: the partial frame is discarded, nothing is posted. */
 void fb_i2c_abort(void) FB_RAMFUNC;
 
+/* main loop, at boot before the I2C interrupt is enabled: forget any transaction. */
+void fb_i2c_reset(void);
+
 #endif

@@ -1,0 +1,45 @@
+/*
+ * The data file on the W25Q64: one append-only file with an 8.3 name.
+ *
+ * On-flash format (docs/STORAGE.md): file bytes at address 0 upwards; the last two
+ * 4 KiB sectors hold a metadata log of 16-byte records (name, size) so the size is
+ * known without looking at the data, and data with 0xFF bytes reads back exactly.
+ *
+ * Operations are started and then polled (df_poll) from the main loop; one at a time.
+ */
+#ifndef FB_CORE_DATAFILE_H
+#define FB_CORE_DATAFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flashbridge/protocol.h"
+
+#define DF_APPEND_MAX 256u
+
+/* Forget everything (boot); the file reads as empty until df_mount() succeeds. */
+void df_reset(void);
+/* Read the metadata log (device idle). 0, or a flash error. */
+int df_mount(void);
+
+/* Start an operation: 0 when already complete, FB_EAGAIN when df_poll() must follow,
+ * or an error (nothing changed). */
+int df_append_start(const uint8_t *data, size_t n);
+int df_set_name_start(const uint8_t name[FB_FILENAME_LEN]);
+int df_clear_start(void);
+/* FB_EAGAIN while running, 0 when done (the new state is committed), or an error
+ * (the committed state is unchanged). */
+int df_poll(void);
+/* The running step waits milliseconds (an erase). */
+bool df_long_wait(void);
+
+/* Copy n file bytes at offset; bytes past the end of the file read as 0xFF. */
+int df_read(uint32_t offset, uint8_t *dst, size_t n);
+uint32_t df_size(void);
+const uint8_t *df_name(void);
+/* 8.3 rules: 11 bytes, name part non-empty, allowed characters, spaces only as
+ * trailing padding of each part. */
+bool df_name_valid(const uint8_t name[FB_FILENAME_LEN]);
+
+#endif

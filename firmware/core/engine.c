@@ -1,0 +1,186 @@
+/*
+ * The task engine: takes command frames from the mailbox in order and runs each to
+ * completion as a non-blocking state machine, one step per fb_core_poll().
+ *
+ * A command keeps its queue slot until it has finished, so STATUS shows BUSY from the
+ * moment the frame arrives until its result (error bits, prepared response, new file
+ * size) is published.
+ */
+#include "core.h"
+
+#include "cfgstore.h"
+#include "datafile.h"
+#include "errors.h"
+#include "hal.h"
+#include "i2c_target.h"
+#include "mailbox.h"
+#include "w25q64.h"
+
+enum state {
+    ENG_FLASH_WAKE, /* waiting for the W25Q64 to finish what a reset left running */
+    ENG_IDLE,
+    ENG_DATAFILE,   /* a data-file operation runs */
+    ENG_CONFIG,     /* a config-zone store runs */
+};
+
+static struct {
+    enum state state;
+    bool flash_ok; /* the W25Q64 answered and its metadata mounted */
+} eng;
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void publish_file(void)
+{
+    mb_publish_filename(df_name());
+    mb_publish_file_size(df_size());
+}
+
+static void flash_ready(void)
+{
+    int err = w25q_init();
+    if (err == FB_EAGAIN)
+        return; /* still busy: ENG_FLASH_WAKE keeps polling */
+    eng.flash_ok = err == FB_OK && df_mount() == FB_OK;
+    if (!eng.flash_ok)
+        df_reset();
+    publish_file();
+    eng.state = ENG_IDLE;
+}
+
+void fb_core_init(void)
+{
+    mb_init();
+    fb_i2c_reset();
+    cfg_mount();
+    df_reset();
+    eng.flash_ok = false;
+    eng.state = ENG_FLASH_WAKE;
+    flash_ready();
+}
+
+/* Fill the back response buffer for a READ command; FB_EAGAIN while the interrupt is
+ * still sending from it. */
+static int prepare_response(const fb_frame_t *f)
+{
+    uint8_t *out = mb_response_back();
+    if (!out)
+        return FB_EAGAIN;
+    uint16_t arg = get16(&f->data[1]);
+    if (f->data[0] == FB_CMD_READ_CONFIG) {
+        cfg_read(arg, out, FB_RESPONSE_LEN);
+    } else {
+        int err = df_read((uint32_t)arg * FB_SECTOR_SIZE, out, FB_RESPONSE_LEN);
+        if (err)
+            return err;
+    }
+    mb_response_publish();
+    return FB_OK;
+}
+
+static bool length_is(const fb_frame_t *f, uint8_t params)
+{
+    return f->len == params + 1u;
+}
+
+/* Validate a frame and start its work: FB_OK (done), FB_EAGAIN (running: the engine
+ * state says which poll follows) or an error. Invalid frames change nothing. */
+static int dispatch(const fb_frame_t *f)
+{
+    const uint8_t *d = f->data;
+    switch (d[0]) {
+    case FB_CMD_WHO_AM_I:
+    case FB_CMD_GET_FILENAME:
+    case FB_CMD_STATUS:
+    case FB_CMD_ERROR:
+    case FB_CMD_FILE_SIZE:
+        return FB_EINVAL; /* registers take no parameters (one-byte forms never queue) */
+    case FB_CMD_SET_FILENAME:
+        if (!length_is(f, FB_LEN_SET_FILENAME))
+            return FB_EINVAL;
+        if (!eng.flash_ok)
+            return FB_EFLASH;
+        eng.state = ENG_DATAFILE;
+        return df_set_name_start(&d[1]);
+    case FB_CMD_CLEAR_FLASH:
+        if (!length_is(f, 0))
+            return FB_EINVAL;
+        if (!eng.flash_ok)
+            return FB_EFLASH;
+        eng.state = ENG_DATAFILE;
+        return df_clear_start();
+    case FB_CMD_WRITE_DATA:
+        if (!length_is(f, FB_LEN_WRITE_DATA) || d[1] > FB_WRITE_DATA_MAX)
+            return FB_EINVAL;
+        if (!eng.flash_ok)
+            return FB_EFLASH;
+        eng.state = ENG_DATAFILE;
+        return df_append_start(&d[2], d[1]);
+    case FB_CMD_READ_SECTOR:
+        if (!length_is(f, FB_LEN_READ_SECTOR) || get16(&d[1]) > FB_SECTOR_INDEX_MAX)
+            return FB_EINVAL;
+        if (!eng.flash_ok)
+            return FB_EFLASH;
+        return prepare_response(f);
+    case FB_CMD_WRITE_CONFIG:
+        if (!length_is(f, FB_LEN_WRITE_CONFIG) || d[3] > FB_WRITE_CONFIG_MAX)
+            return FB_EINVAL;
+        eng.state = ENG_CONFIG;
+        return cfg_write_start(get16(&d[1]), &d[4], d[3]);
+    case FB_CMD_READ_CONFIG:
+        if (!length_is(f, FB_LEN_READ_CONFIG) || get16(&d[1]) >= FB_CONFIG_SIZE)
+            return FB_EINVAL;
+        return prepare_response(f);
+    case FB_CMD_CLEAR_CONFIG:
+        if (!length_is(f, 0))
+            return FB_EINVAL;
+        eng.state = ENG_CONFIG;
+        return cfg_clear_start();
+    default:
+        return FB_EUNKNOWN;
+    }
+}
+
+static void finish(int err)
+{
+    if (eng.state == ENG_DATAFILE)
+        publish_file();
+    if (err)
+        mb_set_error(fb_err_to_bits(err));
+    eng.state = ENG_IDLE;
+    mb_pop();
+}
+
+bool fb_core_poll(void)
+{
+    int ret;
+    switch (eng.state) {
+    case ENG_FLASH_WAKE:
+        ret = w25q_poll();
+        if (ret != FB_EAGAIN)
+            flash_ready();
+        return ret != FB_EAGAIN;
+    case ENG_DATAFILE:
+        ret = df_poll();
+        break;
+    case ENG_CONFIG:
+        ret = cfg_poll();
+        break;
+    default: {
+        const fb_frame_t *f = mb_peek();
+        if (!f)
+            return false;
+        ret = dispatch(f);
+        if (ret == FB_EAGAIN && eng.state == ENG_IDLE)
+            return false; /* response buffer still being sent: retry on the next event */
+        break;
+    }
+    }
+    if (ret == FB_EAGAIN)
+        return !(eng.state == ENG_DATAFILE && df_long_wait());
+    finish(ret);
+    return true;
+}

@@ -1,0 +1,294 @@
+/*
+ * End to end: flashbridge-sim as a separate process, driven over its socket through the
+ * host library (fb_client) and, for bad frames, through raw transfers.
+ */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flashbridge.h"
+#include "flashbridge/protocol.h"
+#include "sim_proc.h"
+
+typedef struct ctx {
+    sim_proc_t sim;
+    fb_transport_t *t;
+    fb_client_t c;
+} ctx_t;
+
+static void connect_client(ctx_t *x)
+{
+    x->t = fb_transport_sim_open(x->sim.sock);
+    assert_non_null(x->t);
+    fb_client_init(&x->c, x->t, FB_I2C_ADDR);
+}
+
+static int setup_with(void **state, const char *const *extra)
+{
+    ctx_t *x = calloc(1, sizeof *x);
+    assert_int_equal(sim_dir_init(&x->sim), 0);
+    assert_int_equal(sim_start(&x->sim, extra), 0);
+    connect_client(x);
+    *state = x;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, NULL);
+}
+
+static int setup_400k(void **state)
+{
+    static const char *const extra[] = {"--bus-khz", "400", NULL};
+    return setup_with(state, extra);
+}
+
+static int teardown(void **state)
+{
+    ctx_t *x = *state;
+    fb_transport_close(x->t);
+    assert_int_equal(sim_stop(&x->sim), 0);
+    sim_dir_remove(&x->sim);
+    free(x);
+    return 0;
+}
+
+static void restart(ctx_t *x)
+{
+    fb_transport_close(x->t);
+    assert_int_equal(sim_stop(&x->sim), 0);
+    assert_int_equal(sim_start(&x->sim, NULL), 0);
+    connect_client(x);
+}
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    uint32_t s = seed * 2654435761u + 1u;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        p[i] = (uint8_t)s;
+    }
+}
+
+static void info_registers(void **state)
+{
+    ctx_t *x = *state;
+    uint8_t id = 0, st = 0xEE;
+    uint32_t size = 1;
+    char name[11];
+    assert_int_equal(fb_who_am_i(&x->c, &id), 0);
+    assert_int_equal(id, FB_WHO_AM_I_VALUE);
+    assert_int_equal(fb_status(&x->c, &st), 0);
+    assert_int_equal(st, FB_QUEUE_DEPTH);
+    assert_int_equal(fb_file_size(&x->c, &size), 0);
+    assert_int_equal(size, 0);
+    assert_int_equal(fb_file_get_name(&x->c, name), 0);
+    assert_memory_equal(name, FB_DEFAULT_FILENAME, 11);
+}
+
+static void wrong_address_is_not_acknowledged(void **state)
+{
+    ctx_t *x = *state;
+    uint8_t reg = FB_CMD_STATUS, v;
+    assert_int_equal(x->t->ops->xfer(x->t, 0x3C, &reg, 1, &v, 1), FB_HOST_ENACK);
+}
+
+static void data_with_ff_bytes_and_boundaries_round_trip(void **state)
+{
+    ctx_t *x = *state;
+    /* 9000 bytes: crosses 256-byte pages and two 4 KiB sectors; runs of 0xFF inside. */
+    size_t n = 9000;
+    uint8_t *data = malloc(n), *back = malloc(n);
+    fill(data, n, 1);
+    memset(&data[250], 0xFF, 20);
+    memset(&data[4090], 0xFF, 12);
+    data[n - 1] = 0xFF;
+    assert_int_equal(fb_file_append(&x->c, data, 1000), 0);
+    assert_int_equal(fb_file_append(&x->c, &data[1000], n - 1000), 0);
+    uint32_t size = 0;
+    assert_int_equal(fb_file_size(&x->c, &size), 0);
+    assert_int_equal(size, n);
+    restart(x);
+    assert_int_equal(fb_file_size(&x->c, &size), 0);
+    assert_int_equal(size, n);
+    assert_int_equal(fb_file_read(&x->c, 0, back, n), 0);
+    assert_memory_equal(back, data, n);
+    /* v1 view: READ_SECTOR past the end is 0xFF */
+    uint8_t sec[256];
+    assert_int_equal(fb_file_read_sector(&x->c, (uint16_t)(n / 256), sec), 0);
+    assert_memory_equal(sec, &data[(n / 256) * 256], n % 256);
+    for (size_t i = n % 256; i < 256; i++)
+        assert_int_equal(sec[i], 0xFF);
+    free(data);
+    free(back);
+}
+
+static void config_round_trip_and_clear(void **state)
+{
+    ctx_t *x = *state;
+    uint8_t cfg[1024], back[1024];
+    fill(cfg, sizeof cfg, 2);
+    assert_int_equal(fb_config_write(&x->c, 0, cfg, sizeof cfg), 0);
+    restart(x);
+    assert_int_equal(fb_config_read(&x->c, 0, back, sizeof back), 0);
+    assert_memory_equal(back, cfg, sizeof cfg);
+    assert_int_equal(fb_config_read(&x->c, 1000, back, 24), 0);
+    assert_memory_equal(back, &cfg[1000], 24);
+    assert_int_equal(fb_config_clear(&x->c), 0);
+    assert_int_equal(fb_config_read(&x->c, 0, back, sizeof back), 0);
+    for (size_t i = 0; i < sizeof back; i++)
+        assert_int_equal(back[i], 0xFF);
+}
+
+static void filename_set_get_and_bad_name(void **state)
+{
+    ctx_t *x = *state;
+    char n11[11], got[11];
+    assert_int_equal(fb_name_to_83("LOG.CSV", n11), 0);
+    assert_int_equal(fb_file_set_name(&x->c, n11), 0);
+    assert_int_equal(fb_file_get_name(&x->c, got), 0);
+    assert_memory_equal(got, "LOG     CSV", 11);
+    memcpy(n11, "BAD*NAME   ", 11);
+    assert_int_equal(fb_file_set_name(&x->c, n11), FB_HOST_EDEVICE);
+    assert_int_equal(x->c.last_error, FB_ERR_BAD_NAME | FB_ERR_FAILED);
+    assert_int_equal(fb_file_get_name(&x->c, got), 0);
+    assert_memory_equal(got, "LOG     CSV", 11);
+}
+
+/* Every bad-input case: the documented error bit, and both flash images unchanged. */
+static void bad_input_sets_error_and_leaves_images_unchanged(void **state)
+{
+    ctx_t *x = *state;
+    uint8_t seed[100];
+    fill(seed, sizeof seed, 3);
+    assert_int_equal(fb_file_append(&x->c, seed, sizeof seed), 0);
+    assert_int_equal(fb_config_write(&x->c, 0, seed, 28), 0);
+    size_t fn, cn;
+    unsigned char *flash0 = read_file(x->sim.flash_img, &fn);
+    unsigned char *conf0 = read_file(x->sim.config_img, &cn);
+    assert_non_null(flash0);
+    assert_non_null(conf0);
+    static const struct {
+        uint8_t len;
+        uint8_t b[40];
+        uint8_t err;
+    } cases[] = {
+        {5, {FB_CMD_SET_FILENAME, 'A'}, FB_ERR_BAD_PARAM},
+        {20, {FB_CMD_WRITE_DATA, 1}, FB_ERR_BAD_PARAM},
+        {32, {FB_CMD_WRITE_DATA, 31}, FB_ERR_BAD_PARAM},
+        {40, {FB_CMD_WRITE_DATA, 1}, FB_ERR_BAD_PARAM},
+        {3, {FB_CMD_READ_SECTOR, 0xFF, 0xFF}, FB_ERR_BAD_PARAM},
+        {32, {FB_CMD_WRITE_CONFIG, 0x03, 0xFF, 2}, FB_ERR_BAD_PARAM},
+        {32, {FB_CMD_WRITE_CONFIG, 0x10, 0x00, 1}, FB_ERR_BAD_PARAM},
+        {3, {FB_CMD_READ_CONFIG, 0x04, 0x00}, FB_ERR_BAD_PARAM},
+        {12, {FB_CMD_SET_FILENAME, 'a', '/', 'b', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '},
+         FB_ERR_BAD_NAME},
+        {1, {0x7E}, FB_ERR_UNKNOWN_CMD},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, cases[i].b, cases[i].len, NULL, 0), 0);
+        int r = fb_wait_idle(&x->c, 1000000);
+        assert_int_equal(r, FB_HOST_EDEVICE);
+        if (x->c.last_error != (cases[i].err | FB_ERR_FAILED))
+            fail_msg("case %zu: 0x%02x", i, x->c.last_error);
+    }
+    size_t fn2, cn2;
+    unsigned char *flash1 = read_file(x->sim.flash_img, &fn2);
+    unsigned char *conf1 = read_file(x->sim.config_img, &cn2);
+    assert_int_equal(fn, fn2);
+    assert_int_equal(cn, cn2);
+    assert_memory_equal(flash0, flash1, fn);
+    assert_memory_equal(conf0, conf1, cn);
+    free(flash0);
+    free(flash1);
+    free(conf0);
+    free(conf1);
+}
+
+/* Frames sent back to back without waiting for BUSY. */
+static void commands_while_busy(void **state)
+{
+    ctx_t *x = *state;
+    uint8_t one = 0x99;
+    assert_int_equal(fb_file_append(&x->c, &one, 1), 0); /* metadata now formatted */
+    uint8_t f[32] = {FB_CMD_WRITE_DATA, 30};
+    for (int i = 0; i < 30; i++)
+        f[2 + i] = (uint8_t)i;
+    uint8_t st = 0;
+    /* Each append needs ~1 ms of flash work and its frame ~2.9 ms of bus at 100 kHz:
+     * frames arrive while the previous one programs, and none is lost. */
+    for (unsigned i = 0; i < 6; i++)
+        assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, f, sizeof f, NULL, 0), 0);
+    assert_int_equal(fb_status(&x->c, &st), 0);
+    assert_true(st & FB_STATUS_BUSY);
+    assert_int_equal(fb_wait_idle(&x->c, 5000000), 0);
+    uint32_t size = 0;
+    assert_int_equal(fb_file_size(&x->c, &size), 0);
+    assert_int_equal(size, 1 + 6 * 30u);
+    /* CLEAR_CONFIG keeps the main loop in page erases for ~60 ms: three frames queue
+     * behind it, the next three find no free slot and are reported, not lost silently. */
+    uint8_t clr = FB_CMD_CLEAR_CONFIG;
+    assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, &clr, 1, NULL, 0), 0);
+    for (unsigned i = 0; i < 6; i++)
+        assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, f, sizeof f, NULL, 0), 0);
+    assert_int_equal(fb_wait_idle(&x->c, 5000000), FB_HOST_EDEVICE);
+    assert_int_equal(x->c.last_error, FB_ERR_QUEUE_FULL | FB_ERR_FAILED);
+    assert_int_equal(fb_file_size(&x->c, &size), 0);
+    assert_int_equal(size, 1 + 9 * 30u);
+    uint8_t back[30];
+    assert_int_equal(fb_file_read(&x->c, 1 + 8 * 30u, back, 30), 0);
+    assert_memory_equal(back, &f[2], 30);
+}
+
+static void clear_flash_empties_file(void **state)
+{
+    ctx_t *x = *state;
+    uint8_t d[500];
+    fill(d, sizeof d, 4);
+    assert_int_equal(fb_file_append(&x->c, d, sizeof d), 0);
+    assert_int_equal(fb_file_clear(&x->c), 0);
+    uint32_t size = 1;
+    assert_int_equal(fb_file_size(&x->c, &size), 0);
+    assert_int_equal(size, 0);
+    assert_int_equal(fb_file_append(&x->c, d, 10), 0);
+    uint8_t back[10];
+    assert_int_equal(fb_file_read(&x->c, 0, back, 10), 0);
+    assert_memory_equal(back, d, 10);
+}
+
+static void one_megabyte_round_trip(void **state)
+{
+    ctx_t *x = *state;
+    size_t n = 1024 * 1024;
+    uint8_t *data = malloc(n), *back = malloc(n);
+    fill(data, n, 5);
+    assert_int_equal(fb_file_append(&x->c, data, n), 0);
+    assert_int_equal(fb_file_read(&x->c, 0, back, n), 0);
+    assert_memory_equal(back, data, n);
+    free(data);
+    free(back);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(info_registers, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_address_is_not_acknowledged, setup, teardown),
+        cmocka_unit_test_setup_teardown(data_with_ff_bytes_and_boundaries_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(config_round_trip_and_clear, setup, teardown),
+        cmocka_unit_test_setup_teardown(filename_set_get_and_bad_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_input_sets_error_and_leaves_images_unchanged, setup, teardown),
+        cmocka_unit_test_setup_teardown(commands_while_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(clear_flash_empties_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_megabyte_round_trip, setup_400k, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

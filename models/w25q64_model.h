@@ -5,9 +5,20 @@
  * and erase commands execute when chip select rises, as the datasheet says, and keep
  * BUSY for the datasheet time (typical or maximum). Rules enforced: Write Enable before
  * every program/erase, WEL cleared when it ends; while BUSY only Read Status 1/2/3
- * (05h/35h/15h) is answered and every other command is ignored; page program wraps
- * within its 256-byte page and only clears bits; erases are aligned to their size.
- * Commands: 06 04 05 35 15 03 0B 02 20 52 D8 C7 60 9F AB B9 66 99.
+ * (05h/35h/15h) is answered and every other command is ignored (the reset pair 66h/99h
+ * excepted); page program wraps within its 256-byte page and only clears bits; an
+ * erase clears the whole block containing its address (an unaligned address is a
+ * driver error); Block Protect bits (BP2-0, TB, SEC, CMP, WPS) refuse program/erase
+ * in their region. Write Status (01h/31h/11h) writes the non-volatile bits (50h,
+ * volatile writes, is not modelled), busy for tW.
+ * Commands: 06 04 05 35 15 01 31 11 03 0B 02 20 52 D8 C7 60 9F AB B9 66 99; any other
+ * instruction is ignored. 9Fh repeats EF 40 17 for as long as it is clocked; ABh gives
+ * 16h after three dummy bytes, repeated. 66h then 99h resets the device (an operation
+ * in progress is abandoned half done; no instruction for tRST = 30 us); ABh after B9h
+ * needs tRES1 = 3 us before the next instruction.
+ *
+ * Driver errors that the chip would silently ignore or tolerate are counted (see
+ * w25m_violations) and reported on stderr, one line each.
  *
  * Time is virtual: every call takes the current time in nanoseconds.
  */
@@ -27,8 +38,8 @@
 
 typedef enum { W25M_TIMING_TYPICAL, W25M_TIMING_MAX } w25m_timing_t;
 
-/* Operation durations in ns for the given timing (datasheet table 9.7, tPP tSE tBE1
- * tBE2 tCE tW). */
+/* Operation durations in ns for the given timing (datasheet AC Electrical
+ * Characteristics: tPP tSE tBE1 tBE2 tCE tW; tW has no typical, 10 ms is used). */
 typedef struct w25m_times {
     uint64_t page_program, sector_erase, block32_erase, block64_erase, chip_erase,
         write_status;
@@ -38,8 +49,10 @@ w25m_times_t w25m_times(w25m_timing_t timing);
 typedef struct w25m w25m_t;
 
 /* Create a device. image_path: file holding the 8 MiB array, created erased (0xFF) if
- * missing, written back as operations complete; NULL keeps it in memory. pc may be
- * NULL (no power cuts). Returns NULL on error (errno set). */
+ * missing; an existing file must be exactly 8 MiB (else NULL with errno EINVAL). The
+ * file is mapped shared, so it follows every change; w25m_sync() and w25m_destroy()
+ * flush it. NULL keeps the array in memory. pc may be NULL (no power cuts). Returns
+ * NULL on error (errno set). */
 w25m_t *w25m_create(const char *image_path, w25m_timing_t timing, powercut_t *pc);
 void w25m_destroy(w25m_t *m);
 
@@ -49,16 +62,30 @@ void w25m_select(w25m_t *m, bool low, uint64_t now_ns);
 uint8_t w25m_xfer(w25m_t *m, uint8_t mosi, uint64_t now_ns);
 
 bool w25m_busy(const w25m_t *m, uint64_t now_ns);
-/* Time at which the running operation ends (0 if none). */
+/* Time at which the last operation started ends (0 if none since power-on or a cut). */
 uint64_t w25m_busy_until(const w25m_t *m);
-/* Power came back after a cut: BUSY, WEL and any half-sent command are gone. */
+/* Power removed at now_ns without the powercut controller (a board power cycle): an
+ * operation still running is left half done as by a cut; no power-cut step is counted.
+ * The device answers nothing until w25m_power_on(). */
+void w25m_power_off(w25m_t *m, uint64_t now_ns);
+/* Power came back (after a cut or w25m_power_off): BUSY, WEL, power-down, a pending
+ * Enable Reset and any half-sent command are gone; the array and the non-volatile
+ * status bits stay (SRL, locked only until a power cycle, clears). */
 void w25m_power_on(w25m_t *m);
 
-/* Test/inspection access (not a device function). */
+/* Test/inspection access (not a device function). The array already holds the result
+ * of an operation that is still BUSY. Erase counts are per 4 KiB sector (a block or
+ * chip erase counts for every sector it covers); the totals count operations started
+ * (page programs; erases of any size). */
 const uint8_t *w25m_array(const w25m_t *m);
 uint32_t w25m_erase_count(const w25m_t *m, uint32_t sector);
 uint64_t w25m_total_erases(const w25m_t *m);
 uint64_t w25m_total_programs(const w25m_t *m);
+/* Driver errors seen so far: an erase address not aligned to the erase size, a page
+ * program that wraps within its page, any instruction other than 05h/35h/15h while
+ * BUSY, a program/erase/write-status without WEL, a program/erase in a protected
+ * region. */
+uint32_t w25m_violations(const w25m_t *m);
 /* Write the array back to its image file now. 0 or -1 (errno). */
 int w25m_sync(w25m_t *m);
 

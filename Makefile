@@ -1,6 +1,8 @@
 # flashbridge front door.
 #   make run    build and run the demo session on the simulated board
 #   make test   build everything and run every test (what CI runs)
+#   make firmware [BOARD=bluepill|steami]   the STM32F103 firmware, with its size report
+#   make firmware-check   both boards, the SRAM checker, and its broken-build test
 # Every target installs the Debian packages it needs first (scripts/deps.sh).
 
 BUILD      ?= build
@@ -9,15 +11,53 @@ FUZZ_BUILD := $(BUILD)/fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_RUNS  ?= 200000
 
-HOST_PKGS  := cmake ninja-build gcc libc6-dev libcmocka-dev python3
+HOST_PKGS  := cmake ninja-build gcc libc6-dev libcmocka-dev python3 python3-pytest
 FUZZ_PKGS  := clang libclang-rt-14-dev
+FW_PKGS    := gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \
+              python3-pyelftools python3-capstone
 
-.PHONY: all deps build run test fuzz fuzz-build fuzz-smoke clean
+# STM32F103 firmware: build/stm32f103 for the Blue Pill, build/stm32f103-<board> else.
+BOARD      ?= bluepill
+FW_BOARDS  := bluepill steami
+ifeq ($(filter $(BOARD),$(FW_BOARDS)),)
+$(error BOARD must be one of: $(FW_BOARDS))
+endif
+fw_dir = $(BUILD)/stm32f103$(if $(filter-out bluepill,$(1)),-$(1))
+define fw_build
+	cmake -S firmware/port/stm32f103 -B $(call fw_dir,$(1)) -G Ninja \
+	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/arm-none-eabi.cmake -DFB_BOARD=$(1) >/dev/null
+	cmake --build $(call fw_dir,$(1)) -j $(JOBS)
+	@cat $(call fw_dir,$(1))/size.txt
+endef
+
+.PHONY: all deps build run test fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
+        firmware-check firmware-lint
 
 all: build
 
 deps:
-	@scripts/deps.sh $(HOST_PKGS) $(FUZZ_PKGS)
+	@scripts/deps.sh $(HOST_PKGS) $(FUZZ_PKGS) $(FW_PKGS)
+
+fw-deps:
+	@scripts/deps.sh cmake ninja-build python3 $(FW_PKGS)
+
+# ELF, .bin, .hex, .map and size.txt in $(call fw_dir,BOARD).
+firmware: fw-deps
+	$(call fw_build,$(BOARD))
+
+# Both boards, tools/ramcheck.py on each (the essential interrupt path and the flash
+# routines reach only SRAM), then the checker must reject deliberately broken builds.
+firmware-check: fw-deps
+	$(call fw_build,bluepill)
+	/usr/bin/python3 tools/ramcheck.py $(call fw_dir,bluepill)/flashbridge.elf
+	$(call fw_build,steami)
+	/usr/bin/python3 tools/ramcheck.py $(call fw_dir,steami)/flashbridge.elf
+	tests/firmware/test_ramcheck.sh $(BUILD)
+
+# cppcheck and clang-tidy over the STM32F103 port (not part of `make test`).
+firmware-lint:
+	@scripts/deps.sh cppcheck clang-tidy libnewlib-arm-none-eabi
+	tests/firmware/lint.sh
 
 $(HOST_BUILD)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(HOST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -31,6 +71,7 @@ run: build
 test: build
 	cd $(HOST_BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory fuzz-smoke
+	$(MAKE) --no-print-directory firmware-check
 
 $(FUZZ_BUILD)/build.ninja: CMakeLists.txt
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -41,11 +82,11 @@ fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 
 # Bounded run that is part of `make test`; prints the number of executions.
 fuzz-smoke: fuzz-build
-	scripts/fuzz.sh $(FUZZ_BUILD)/fuzz/fuzz_i2c $(FUZZ_RUNS)
+	scripts/fuzz.sh $(FUZZ_BUILD)/bin/fuzz_i2c $(FUZZ_RUNS)
 
 # Longer soak, not part of `make test`.
 fuzz: fuzz-build
-	scripts/fuzz.sh $(FUZZ_BUILD)/fuzz/fuzz_i2c 20000000
+	scripts/fuzz.sh $(FUZZ_BUILD)/bin/fuzz_i2c 20000000
 
 clean:
 	rm -rf $(BUILD)

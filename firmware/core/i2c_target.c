@@ -124,6 +124,7 @@ void fb_i2c_addr(bool read)
         t.writing = true;
         t.rx_len = 0;
         t.selected = 0;
+        t.one_shot = 0; /* a register chosen by an earlier write is for the very next read */
         return;
     }
     t.pos = 0;

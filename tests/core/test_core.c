@@ -121,6 +121,18 @@ static void who_am_i_by_repeated_start_and_plain_read(void **state)
     assert_int_equal(id, FB_WHO_AM_I_VALUE);
 }
 
+static void register_selection_does_not_outlive_the_next_write(void **state)
+{
+    (void)state;
+    uint8_t cmd = FB_CMD_GET_FILENAME;
+    mock_write(&cmd, 1); /* selected for a plain read that never comes */
+    uint8_t d[28] = {'a', 'b', 'c'};
+    write_config(0, d, 3);
+    uint8_t out[256];
+    read_config(0, out);
+    assert_memory_equal(out, d, 3);
+}
+
 static void status_idle_shows_free_slots(void **state)
 {
     (void)state;
@@ -570,6 +582,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(who_am_i_by_repeated_start_and_plain_read, setup, teardown),
         cmocka_unit_test_setup_teardown(status_idle_shows_free_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(register_selection_does_not_outlive_the_next_write, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_command_sets_sticky_error_cleared_by_read, setup, teardown),
         cmocka_unit_test_setup_teardown(error_survives_a_read_aborted_before_the_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(register_with_parameters_is_bad_param, setup, teardown),

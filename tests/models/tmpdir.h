@@ -6,7 +6,7 @@
 
 typedef struct tmpdir {
     char dir[64];
-    char path[128]; /* scratch for tmpdir_path() */
+    char path[64 + 1 + 256]; /* scratch for tmpdir_path(): dir, slash, NAME_MAX */
 } tmpdir_t;
 
 /* Create a fresh directory under $TMPDIR (or /tmp). 0 or -1. */

@@ -1,0 +1,388 @@
+# DaplinkBridge: the bus side of the flashbridge driver (same API as the STeaMi driver).
+#
+# How it talks to the target (docs/PROTOCOL.md):
+#   - registers (WHO_AM_I, STATUS, ERROR, GET_FILENAME, FILE_SIZE) are one write+read
+#     transfer with a repeated start, answered at once;
+#   - every other command is one write transfer of a fixed length, queued by the target
+#     (QUEUE_DEPTH slots, the STATUS low nibble says how many are free);
+#   - no fixed sleeps: STATUS is polled with a back-off that starts at 1 ms and doubles
+#     up to a cap chosen for the operation, bounded by the datasheet worst case;
+#   - every public operation returns with the target idle and its errors collected, so
+#     a failure is raised by the call that caused it, naming the ERROR bits.
+try:
+    from time import sleep_ms, ticks_diff, ticks_ms
+except ImportError:  # CPython without the MicroPython time functions
+    import time as _t
+
+    def sleep_ms(ms):
+        _t.sleep(ms / 1000)
+
+    def ticks_ms():
+        return int(_t.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+
+from .const import (
+    CMD_CLEAR_CONFIG,
+    CMD_ERROR,
+    CMD_READ_CONFIG,
+    CMD_STATUS,
+    CMD_WHO_AM_I,
+    CMD_WRITE_CONFIG,
+    CONFIG_ERASED,
+    CONFIG_SIZE,
+    FRAME_MAX,
+    I2C_ADDR,
+    QUEUE_DEPTH,
+    RESPONSE_LEN,
+    STATUS_BUSY,
+    STATUS_ERROR,
+    STATUS_QUEUE_MASK,
+    STATUS_READY,
+    WORST_CONFIG_MS,
+    WORST_READ_MS,
+    WORST_WRITE_DATA_MS,
+    WRITE_CONFIG_MAX,
+)
+from .errors import FlashBridgeError, FlashBridgeTimeout
+
+try:
+    from errno import EIO
+except ImportError:
+    from uerrno import EIO
+
+PROTO_V1 = "v1"  # STeaMi firmware: STATUS has BUSY only, no FILE_SIZE
+PROTO_V1_1 = "v1.1"  # flashbridge: queue, READY/ERROR status bits, FILE_SIZE
+
+# What each protocol level offers. The streaming frames (CRC, retries) and the config
+# transaction are future extensions: _probe_extensions() is where they will be found,
+# and the code paths that use them test supports("stream") / supports("config_txn").
+_FEATURES = {
+    PROTO_V1: (),
+    PROTO_V1_1: ("queue", "ready", "status_error", "file_size"),
+}
+
+# Poll back-off caps (ms), one per kind of operation: reads finish within 1 ms, appends
+# typically within 1 ms (400 ms when a sector must be erased), config stores ~90 ms.
+CAP_READ_MS = 1
+CAP_DATA_MS = 8
+CAP_CONFIG_MS = 16
+CAP_DEFAULT_MS = 8
+
+# Slack added to every budget for the bus time of the polls themselves.
+_SLACK_MS = 20
+# Budget when we do not know what the target has queued: a full queue of the slowest
+# command.
+UNKNOWN_BUDGET_MS = QUEUE_DEPTH * WORST_WRITE_DATA_MS * 3 // 2 + _SLACK_MS
+
+_ZEROS = memoryview(bytes(FRAME_MAX))
+
+
+def budget_ms(worst_ms, commands=1):
+    """Time allowed for `commands` commands of worst case `worst_ms` to finish."""
+    return commands * worst_ms * 3 // 2 + _SLACK_MS
+
+
+class DaplinkBridge(object):
+    """Low-level I2C link to the flashbridge (or STeaMi v1) target.
+
+    Args:
+        i2c: a machine.I2C (or SoftI2C) instance.
+        address: 7-bit target address, 0x3B by default.
+    """
+
+    def __init__(self, i2c, address=I2C_ADDR):
+        self.i2c = i2c
+        self.address = address
+        self._b1 = bytearray(1)  # register reads
+        self._c1 = bytearray(1)  # one-byte commands (never shared with reads)
+        self._b3 = bytearray(3)
+        self._b4 = bytearray(4)
+        self._frame = bytearray(FRAME_MAX)
+        self._fmv = memoryview(self._frame)
+        self._sector = bytearray(RESPONSE_LEN)
+        self._smv = memoryview(self._sector)
+        self._proto = None  # PROTO_V1 / PROTO_V1_1 once an idle STATUS was seen
+        self._ext = None  # extensions found by _probe_extensions(), once
+        self._idle = False  # the last STATUS read showed idle and nothing was sent since
+        self.last_status = 0
+
+    # --------------------------------------------------------------------------
+    # Low level (same names as the v1 driver; kept for scripts that used them)
+    # --------------------------------------------------------------------------
+
+    def _read_reg(self, reg, n=1):
+        """Read an n-byte register (repeated start). n == 1 gives an int."""
+        if n == 1:
+            self.i2c.readfrom_mem_into(self.address, reg, self._b1)
+            return self._b1[0]
+        return self.i2c.readfrom_mem(self.address, reg, n)
+
+    def _write_reg(self, reg, data):
+        """Write [reg] + data as one transfer."""
+        self._idle = False
+        self.i2c.writeto_mem(self.address, reg, data)
+
+    def _write_cmd(self, cmd):
+        """Write a one-byte command."""
+        self._c1[0] = cmd
+        self._send(self._c1)
+
+    def _send(self, buf):
+        """One write transfer; a NACKed byte is an OSError(EIO) like the mem functions."""
+        self._idle = False
+        n = self.i2c.writeto(self.address, buf)
+        if n is not None and n < len(buf):
+            raise OSError(EIO, "I2C: byte %d of %d not acknowledged" % (n, len(buf)))
+
+    # --------------------------------------------------------------------------
+    # Identification, status, error
+    # --------------------------------------------------------------------------
+
+    def device_id(self):
+        """WHO_AM_I register; 0x4C for flashbridge and STeaMi targets."""
+        return self._read_reg(CMD_WHO_AM_I)
+
+    def _status(self):
+        """Raw STATUS register."""
+        st = self._read_reg(CMD_STATUS)
+        self.last_status = st
+        return st
+
+    def _error(self):
+        """Raw ERROR register (reading clears the bits returned)."""
+        return self._read_reg(CMD_ERROR)
+
+    def busy(self):
+        """True while the target has commands queued or running."""
+        return bool(self._status() & STATUS_BUSY)
+
+    def _wait_busy(self, timeout_ms=30000):
+        """Wait until the target is idle; FlashBridgeTimeout (an OSError) after timeout_ms."""
+        self._wait("wait_busy", timeout_ms, CAP_DEFAULT_MS)
+
+    # --------------------------------------------------------------------------
+    # Capabilities
+    # --------------------------------------------------------------------------
+
+    def capabilities(self):
+        """Protocol level of the target: "v1.1" (flashbridge) or "v1" (STeaMi firmware).
+
+        Found once, from an idle STATUS: flashbridge reports free queue slots in the low
+        nibble, v1 firmware always reads 0 there.
+        """
+        if self._ext is None:
+            if self._proto is None:
+                self._wait("probe", UNKNOWN_BUDGET_MS, CAP_DEFAULT_MS)
+            self._ext = self._probe_extensions()
+        return self._proto
+
+    def _probe_extensions(self):
+        """Hook for protocol extensions newer than v1.1 (streaming frames, config
+        transaction). None exists yet, so nothing is asked on the bus."""
+        return ()
+
+    def supports(self, feature):
+        """True if the target offers `feature` ("queue", "ready", "status_error",
+        "file_size"; later "stream", "config_txn")."""
+        proto = self.capabilities()
+        return feature in _FEATURES[proto] or feature in self._ext
+
+    # --------------------------------------------------------------------------
+    # Waiting and error collection
+    # --------------------------------------------------------------------------
+
+    def _wait(self, op, budget, cap_ms, slot=False):
+        """Poll STATUS until the target is idle (slot=False) or has a free queue slot
+        (slot=True). Back-off 1, 2, 4 ... cap_ms ms between polls; FlashBridgeTimeout
+        when `budget` ms have passed. Returns the last STATUS."""
+        st = self._status()
+        if not self._done(st, slot):
+            start = ticks_ms()
+            delay = 1
+            while True:
+                waited = ticks_diff(ticks_ms(), start)
+                if waited >= budget:
+                    raise FlashBridgeTimeout(op, waited, st)
+                sleep_ms(min(delay, budget - waited))
+                if delay < cap_ms:
+                    delay = min(delay * 2, cap_ms)
+                st = self._status()
+                if self._done(st, slot):
+                    break
+        if not st & STATUS_BUSY:
+            self._idle = True
+            if self._proto is None:
+                self._proto = PROTO_V1_1 if st & STATUS_QUEUE_MASK else PROTO_V1
+        elif st & STATUS_QUEUE_MASK:
+            self._proto = PROTO_V1_1  # v1 never sets the low nibble
+        return st
+
+    @staticmethod
+    def _done(st, slot):
+        if not st & STATUS_BUSY:
+            return True
+        return slot and (st & STATUS_QUEUE_MASK) != 0
+
+    def _check(self, op, st):
+        """Raise FlashBridgeError if the target has error bits set. flashbridge flags
+        them in STATUS, so ERROR is only read when there is something to read; a v1
+        target has no such flag and ERROR is always read (as the v1 driver did)."""
+        if self._proto == PROTO_V1_1 and not st & STATUS_ERROR:
+            return
+        bits = self._error()
+        if bits:
+            raise FlashBridgeError(bits, op)
+
+    def _settle(self, op):
+        """Make sure nothing is queued (cheap when we already know it)."""
+        if not self._idle:
+            self._wait(op, UNKNOWN_BUDGET_MS, CAP_DEFAULT_MS)
+
+    def _command(self, op, buf, worst_ms, cap_ms):
+        """Send one queued command, wait until the target is idle, raise its errors.
+        Returns the final STATUS."""
+        unknown = False
+        if not self._idle:
+            unknown = self._wait(op, UNKNOWN_BUDGET_MS, CAP_DEFAULT_MS, True) & STATUS_BUSY
+        self._send(buf)
+        st = self._wait(op, UNKNOWN_BUDGET_MS if unknown else budget_ms(worst_ms), cap_ms)
+        self._check(op, st)
+        return st
+
+    def _stream(self, op, cmd, mv, offset, worst_ms, cap_ms):
+        """Send the bytes of memoryview `mv` as fixed 32-byte frames of command `cmd`.
+
+        offset None: WRITE_DATA frames [cmd, n, 30 bytes]; otherwise WRITE_CONFIG frames
+        [cmd, off_hi, off_lo, n, 28 bytes] starting at config offset `offset`.
+        As many frames go out back to back as STATUS says there are free queue slots;
+        STATUS is read again only when they are used up. A v1 target has no slot count
+        and gets one frame per idle STATUS.
+        """
+        total = len(mv)
+        frame = self._frame
+        fmv = self._fmv
+        frame[0] = cmd
+        if offset is None:
+            hdr = 2
+            chunk = FRAME_MAX - 2
+        else:
+            hdr = 4
+            chunk = WRITE_CONFIG_MAX
+        slot_budget = budget_ms(worst_ms)
+        if self._idle and self._proto is not None:
+            credits = QUEUE_DEPTH if self._proto == PROTO_V1_1 else 1
+        else:
+            credits = 0
+            slot_budget = UNKNOWN_BUDGET_MS
+        pos = 0
+        while pos < total:
+            if credits == 0:
+                st = self._wait(op, slot_budget, cap_ms, True)
+                if st & STATUS_ERROR:
+                    break  # stop at the first failure; reported below
+                slot_budget = budget_ms(worst_ms)
+                credits = st & STATUS_QUEUE_MASK or 1
+            n = total - pos
+            if n > chunk:
+                n = chunk
+            if hdr == 2:
+                frame[1] = n
+            else:
+                at = offset + pos
+                frame[1] = at >> 8
+                frame[2] = at & 0xFF
+                frame[3] = n
+            fmv[hdr : hdr + n] = mv[pos : pos + n]
+            if n < chunk:
+                fmv[hdr + n :] = _ZEROS[: chunk - n]
+            self._send(frame)
+            pos += n
+            credits -= 1
+        st = self._wait(op, budget_ms(worst_ms, QUEUE_DEPTH), cap_ms)
+        self._check(op, st)
+        if pos < total:  # STATUS flagged an error that ERROR no longer held
+            raise FlashBridgeError(0, op, "stopped after %d of %d bytes" % (pos, total))
+        return pos
+
+    def _prepared_read(self, op, cmd, arg, into):
+        """READ_SECTOR / READ_CONFIG: send the request, poll STATUS until it has run,
+        then take the prepared response with a plain read into `into` (up to 256
+        bytes, a writable buffer)."""
+        b = self._b3
+        b[0] = cmd
+        b[1] = arg >> 8
+        b[2] = arg & 0xFF
+        st = self._command(op, b, WORST_READ_MS, CAP_READ_MS)
+        if self._proto == PROTO_V1_1 and not st & STATUS_READY:
+            raise FlashBridgeError(0, op, "no response prepared (STATUS=0x%02X)" % st)
+        self.i2c.readfrom_into(self.address, into)
+
+    # --------------------------------------------------------------------------
+    # Config zone (1 KB in the target's internal flash)
+    # --------------------------------------------------------------------------
+
+    def clear_config(self):
+        """Erase the config zone (all 0xFF)."""
+        self._c1[0] = CMD_CLEAR_CONFIG
+        self._command("CLEAR_CONFIG", self._c1, WORST_CONFIG_MS, CAP_CONFIG_MS)
+
+    def write_config(self, data, offset=0):
+        """Write bytes (or a str, UTF-8) into the config zone at `offset` (0-1023).
+
+        ValueError if it does not fit (checked before anything is sent, as in v1).
+        """
+        if isinstance(data, str):
+            data = data.encode()
+        length = len(data)
+        if offset < 0 or offset >= CONFIG_SIZE:
+            raise ValueError("offset out of range: {}".format(offset))
+        if offset + length > CONFIG_SIZE:
+            raise ValueError("data exceeds config zone boundary")
+        if length:
+            self._stream(
+                "WRITE_CONFIG", CMD_WRITE_CONFIG, memoryview(data), offset,
+                WORST_CONFIG_MS, CAP_CONFIG_MS,
+            )
+
+    def read_config(self):
+        """Config zone bytes up to the first 0xFF (v1 semantics); b"" when erased."""
+        out = bytearray()
+        sector = self._sector
+        for page in range(0, CONFIG_SIZE, RESPONSE_LEN):
+            self._prepared_read("READ_CONFIG", CMD_READ_CONFIG, page, sector)
+            end = _find_erased(sector)
+            if end < RESPONSE_LEN:
+                out.extend(self._smv[:end])
+                break
+            out.extend(sector)
+        return bytes(out)
+
+    def replace_config(self, data):
+        """Replace the whole config zone with `data`.
+
+        Uses the target's config transaction when it has one (atomic: a power cut leaves
+        the old or the new content); otherwise, as today, clear then write, like v1.
+        """
+        if isinstance(data, str):
+            data = data.encode()
+        if len(data) > CONFIG_SIZE:
+            raise ValueError("data exceeds config zone boundary")
+        # The config transaction (a later protocol extension) plugs in here:
+        # if self.supports("config_txn"): return self._config_txn(data)
+        self.clear_config()
+        if len(data):
+            self.write_config(data)
+
+
+def _find_erased(buf):
+    """Index of the first erased (0xFF) byte in buf, len(buf) if none."""
+    i = 0
+    n = len(buf)
+    while i < n:
+        if buf[i] == CONFIG_ERASED:
+            return i
+        i += 1
+    return n

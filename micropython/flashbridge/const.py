@@ -1,0 +1,96 @@
+# flashbridge protocol numbers, mirrored from include/flashbridge/protocol.h (the one
+# source of truth: tests/test_constants.py fails when the two disagree). Names are the
+# header's without the FB_ prefix. docs/PROTOCOL.md explains every value.
+try:
+    from micropython import const
+except ImportError:  # CPython (tests, tools)
+
+    def const(x):
+        return x
+
+
+I2C_ADDR = const(0x3B)
+
+# ---- Command codes ----
+CMD_WHO_AM_I = const(0x01)
+CMD_SET_FILENAME = const(0x03)
+CMD_GET_FILENAME = const(0x04)
+CMD_CLEAR_FLASH = const(0x10)
+CMD_WRITE_DATA = const(0x11)
+CMD_READ_SECTOR = const(0x20)
+CMD_WRITE_CONFIG = const(0x30)
+CMD_READ_CONFIG = const(0x31)
+CMD_CLEAR_CONFIG = const(0x32)
+CMD_STATUS = const(0x80)
+CMD_ERROR = const(0x81)
+CMD_FILE_SIZE = const(0x82)  # ext register, 4 bytes big-endian
+
+# ---- Parameter bytes after the command byte ----
+LEN_SET_FILENAME = const(11)
+LEN_WRITE_DATA = const(31)
+LEN_READ_SECTOR = const(2)
+LEN_WRITE_CONFIG = const(31)
+LEN_READ_CONFIG = const(2)
+
+FRAME_MAX = const(32)
+QUEUE_DEPTH = const(4)
+
+WHO_AM_I_VALUE = const(0x4C)
+FILENAME_LEN = const(11)
+WRITE_DATA_MAX = const(30)
+WRITE_CONFIG_MAX = const(28)
+RESPONSE_LEN = const(256)
+SECTOR_SIZE = const(256)
+SECTOR_INDEX_MAX = const(32767)
+CONFIG_SIZE = const(1024)
+CONFIG_ERASED = const(0xFF)
+
+# ---- STATUS register bits ----
+STATUS_BUSY = const(0x80)
+STATUS_ERROR = const(0x40)  # ext
+STATUS_READY = const(0x20)  # ext
+STATUS_QUEUE_MASK = const(0x0F)  # ext: free command slots
+
+# ---- ERROR register bits (sticky until ERROR is read) ----
+ERR_BAD_PARAM = const(0x01)
+ERR_BAD_NAME = const(0x02)
+ERR_FILE_FULL = const(0x04)
+ERR_QUEUE_FULL = const(0x08)
+ERR_UNKNOWN_CMD = const(0x10)
+ERR_FLASH = const(0x20)
+ERR_RESERVED = const(0x40)
+ERR_FAILED = const(0x80)
+
+# ---- Data file ----
+FLASH_SIZE = const(8 * 1024 * 1024)
+ERASE_SECTOR = const(4096)
+META_SECTORS = const(2)
+FILE_CAPACITY = const(FLASH_SIZE - META_SECTORS * ERASE_SECTOR)
+DEFAULT_FILENAME = "DATA    CSV"
+
+# ---- Worst-case command times, ms (docs/PROTOCOL.md "Timing a host can rely on") ----
+# From the datasheet maxima: W25Q64JV page program 3 ms, 4 KiB sector erase 400 ms;
+# STM32F1 page erase 40 ms, half-word program 70 us. A metadata compaction is one sector
+# erase and three page programs.
+_W25_PP_MS = const(3)
+_W25_SE_MS = const(400)
+_F1_PAGE_ERASE_MS = const(40)
+_COMPACTION_MS = const(_W25_SE_MS + 3 * _W25_PP_MS)
+# WRITE_DATA: two page programs, a sector erase (entering a sector of old data), a
+# compaction: 815 ms.
+WORST_WRITE_DATA_MS = const(2 * _W25_PP_MS + _W25_SE_MS + _COMPACTION_MS)
+# SET_FILENAME, CLEAR_FLASH: a compaction: 409 ms.
+WORST_META_MS = const(_COMPACTION_MS)
+# WRITE_CONFIG, CLEAR_CONFIG: two page erases and 520 half-words of 70 us: 117 ms.
+WORST_CONFIG_MS = const(2 * _F1_PAGE_ERASE_MS + (520 * 70 + 999) // 1000)
+# READ_SECTOR, READ_CONFIG: under 1 ms.
+WORST_READ_MS = const(1)
+
+# ---- Names the STeaMi (v1) driver's const modules exported ----
+DAPLINK_BRIDGE_DEFAULT_ADDR = const(0x3B)
+DAPLINK_BRIDGE_WHO_AM_I_VAL = const(0x4C)
+REG_STATUS = const(0x80)
+REG_ERROR = const(0x81)
+ERROR_BAD_PARAM = const(0x01)
+ERROR_CMD_FAILED = const(0x80)
+MAX_WRITE_CHUNK = const(30)

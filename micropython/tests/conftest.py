@@ -1,0 +1,149 @@
+"""Fixtures: a fresh flashbridge-sim per test, reached through the MicroPython shim.
+
+The simulator binary comes from $FB_SIM (CMake sets it), else
+build/host/bin/flashbridge-sim under the repository root.
+"""
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+MP_DIR = HERE.parent
+REPO = MP_DIR.parent
+
+# The package and its compatibility modules import as they would from a board's /lib.
+for p in (HERE, MP_DIR / "compat", MP_DIR):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import mpshim  # noqa: E402
+
+mpshim.install()  # before anything imports flashbridge: it must see machine/time
+
+_START_TIMEOUT_S = 10.0
+
+
+def sim_binary():
+    env = os.environ.get("FB_SIM")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            pytest.fail("FB_SIM=%s does not exist" % env)
+        return path
+    path = REPO / "build" / "host" / "bin" / "flashbridge-sim"
+    if not path.is_file():
+        pytest.skip("flashbridge-sim not built (%s); set FB_SIM" % path)
+    return path
+
+
+class Sim:
+    """One running flashbridge-sim and the shim's connection to it."""
+
+    def __init__(self, workdir, args=()):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.socket_path = str(self.workdir / "fb.sock")
+        self.stderr_path = self.workdir / "sim.stderr"
+        self._stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(
+            [str(sim_binary()), "--socket", self.socket_path, *args],
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        self._wait_listening()
+        self.link = mpshim.SimLink(self.socket_path)
+        mpshim.set_link(self.link)
+
+    def _wait_listening(self):
+        want = "flashbridge-sim: listening on %s" % self.socket_path
+        ready, _, _ = select.select([self.proc.stdout], [], [], _START_TIMEOUT_S)
+        line = self.proc.stdout.readline().rstrip("\n") if ready else ""
+        if line != want:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(
+                "flashbridge-sim did not start: stdout %r, stderr %r"
+                % (line, self.stderr_path.read_text())
+            )
+
+    def i2c(self):
+        import machine
+
+        return machine.I2C(1)
+
+    def power_cycle(self, off_ms=1):
+        """Cut the board's power for off_ms; it has booted again when this returns."""
+        return self.link.power_cycle(off_ms * 1_000_000)
+
+    def now_ms(self):
+        return self.link.now_ns() / 1e6
+
+    def stop(self):
+        """SIGTERM; returns the exit status (once stopped, the same status again)."""
+        if self.proc.returncode is not None:
+            return self.proc.returncode
+        if mpshim._link is self.link:
+            mpshim.set_link(None)
+        self.link.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self._stderr.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def sim_factory(tmp_path):
+    """sim_factory(*args) starts a simulator with extra command-line arguments."""
+    sims = []
+
+    def start(*args):
+        sim = Sim(tmp_path / ("sim%d" % len(sims)), args)
+        sims.append(sim)
+        return sim
+
+    yield start
+    codes = [(s, s.stop()) for s in sims]
+    for s, code in codes:
+        assert code == 0, "flashbridge-sim exited %r on SIGTERM; stderr: %s" % (
+            code,
+            s.stderr_path.read_text(),
+        )
+
+
+@pytest.fixture
+def sim(sim_factory):
+    return sim_factory()
+
+
+@pytest.fixture
+def bridge(sim):
+    from flashbridge import DaplinkBridge
+
+    return DaplinkBridge(sim.i2c())
+
+
+@pytest.fixture
+def flash(bridge):
+    from flashbridge import DaplinkFlash
+
+    return DaplinkFlash(bridge)
+
+
+@pytest.fixture
+def manual_clock():
+    clock = mpshim.ManualClock()
+    mpshim.set_clock(clock)
+    yield clock
+    mpshim.set_clock(None)

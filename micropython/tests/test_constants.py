@@ -1,0 +1,110 @@
+"""The package's protocol numbers against include/flashbridge/protocol.h, the one source
+of truth: every FB_* define must exist in flashbridge.const (without the prefix) with the
+same value."""
+import importlib
+import re
+import sys
+import types
+
+from conftest import REPO
+
+HEADER = REPO / "include" / "flashbridge" / "protocol.h"
+
+_DEFINE = re.compile(r"^\s*#\s*define\s+(FB_\w+)\s+(.+?)\s*$")
+
+
+def _strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", text)
+
+
+def parse_header(path=HEADER):
+    """{name: value} for every object-like FB_* define; integer expressions are
+    evaluated (u/U/l/L suffixes dropped, earlier defines substituted)."""
+    values = {}
+    for line in _strip_comments(path.read_text()).splitlines():
+        m = _DEFINE.match(line)
+        if not m:
+            continue
+        name, body = m.group(1), m.group(2)
+        if body.startswith('"'):
+            values[name] = body.strip('"')
+            continue
+        expr = re.sub(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b", r"\1", body)
+        expr = re.sub(r"\bFB_\w+\b", lambda t: "(%d)" % values[t.group(0)], expr)
+        assert re.fullmatch(r"[0-9a-fA-FxX+\-*/() <>|&~]+", expr), (name, body)
+        values[name] = int(eval(expr.replace("/", "//"), {"__builtins__": {}}))
+    return values
+
+
+def test_header_parses():
+    values = parse_header()
+    # A sample of well-known values, so a parser bug cannot make the test vacuous.
+    assert values["FB_I2C_ADDR"] == 0x3B
+    assert values["FB_CMD_FILE_SIZE"] == 0x82
+    assert values["FB_FILE_CAPACITY"] == 8380416
+    assert values["FB_DEFAULT_FILENAME"] == "DATA    CSV"
+    assert len(values) > 40
+
+
+def test_every_header_constant_matches_package():
+    from flashbridge import const
+
+    missing, wrong = [], []
+    for name, value in parse_header().items():
+        py = name[len("FB_"):]
+        if not hasattr(const, py):
+            missing.append(name)
+        elif getattr(const, py) != value:
+            wrong.append((name, value, getattr(const, py)))
+    assert not missing, "protocol.h defines missing from flashbridge/const.py: %s" % missing
+    assert not wrong, "flashbridge/const.py disagrees with protocol.h: %s" % wrong
+
+
+def test_v1_compat_names_agree():
+    from flashbridge import const
+
+    assert const.DAPLINK_BRIDGE_DEFAULT_ADDR == const.I2C_ADDR
+    assert const.DAPLINK_BRIDGE_WHO_AM_I_VAL == const.WHO_AM_I_VALUE
+    assert const.REG_STATUS == const.CMD_STATUS
+    assert const.REG_ERROR == const.CMD_ERROR
+    assert const.ERROR_BAD_PARAM == const.ERR_BAD_PARAM
+    assert const.ERROR_CMD_FAILED == const.ERR_FAILED
+    assert const.MAX_WRITE_CHUNK == const.WRITE_DATA_MAX
+
+
+def test_worst_cases_follow_protocol_timing_table():
+    """docs/PROTOCOL.md: WRITE_DATA 2 x 3 + 400 + 400 + 3 x 3 ms; SET_FILENAME and
+    CLEAR_FLASH 400 + 3 x 3 ms; WRITE/CLEAR_CONFIG 2 x 40 ms + 520 x 70 us."""
+    from flashbridge import const
+
+    assert const.WORST_WRITE_DATA_MS == 815
+    assert const.WORST_META_MS == 409
+    assert const.WORST_CONFIG_MS == 117  # 116.4 rounded up
+    assert const.WORST_READ_MS == 1
+    doc = (REPO / "docs" / "PROTOCOL.md").read_text()
+    assert "2 × 3 ms + 400 ms" in doc and "400 ms + 3 × 3 ms" in doc
+    assert "2 × 40 ms page erases + 520 × 70 µs" in doc
+
+
+def test_const_uses_micropython_const_when_present(monkeypatch):
+    """On a board `from micropython import const` succeeds; the module must work with
+    it as with the CPython fallback."""
+    calls = []
+    fake = types.ModuleType("micropython")
+
+    def const(x):
+        calls.append(x)
+        return x
+
+    fake.const = const
+    monkeypatch.setitem(sys.modules, "micropython", fake)
+    import flashbridge.const as c
+
+    try:
+        c2 = importlib.reload(c)
+        assert calls, "const() from micropython was not used"
+        assert c2.FILE_CAPACITY == 8380416
+    finally:
+        monkeypatch.delitem(sys.modules, "micropython")
+        importlib.reload(c)

@@ -9,7 +9,7 @@ BUILD      ?= build
 HOST_BUILD := $(BUILD)/host
 FUZZ_BUILD := $(BUILD)/fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
-FUZZ_RUNS  ?= 200000
+FUZZ_RUNS  ?= 100000
 
 HOST_PKGS  := cmake ninja-build gcc libc6-dev libcmocka-dev python3 python3-pytest
 FUZZ_PKGS  := clang libclang-rt-14-dev

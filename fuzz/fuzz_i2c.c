@@ -49,9 +49,15 @@ static void check_registers(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    board_config_t cfg = {0};
-    if (board_open(&cfg) != 0)
-        abort();
+    static bool opened;
+    if (!opened) {
+        board_config_t cfg = {0};
+        if (board_open(&cfg) != 0)
+            abort();
+        opened = true;
+    }
+    /* Every input starts from a new board: erased flash, fresh boot. */
+    board_factory_reset();
     uint8_t rbuf[300];
     size_t i = 0;
     while (i < size) {
@@ -83,6 +89,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         board_wait(1000000u);
     check(!(read_reg(FB_CMD_STATUS) & FB_STATUS_BUSY), "queue drains");
     check_registers();
-    board_close();
+    check(board_watchdog_resets() == 0, "no watchdog reset");
     return 0;
 }

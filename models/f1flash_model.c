@@ -199,6 +199,14 @@ void f1m_reset(f1m_t *m)
     m->busy_until = 0;
 }
 
+void f1m_wipe(f1m_t *m)
+{
+    memset(m->img.data, 0xFF, m->size);
+    memset(m->erase_counts, 0, (m->size / F1M_PAGE) * sizeof m->erase_counts[0]);
+    m->violations = 0;
+    f1m_reset(m);
+}
+
 void f1m_power_off(f1m_t *m, uint64_t now_ns)
 {
     if (busy_at(m, now_ns))

@@ -52,6 +52,9 @@ bool f1m_locked(const f1m_t *m);
 /* System reset (power-on too): locked again, busy cleared. An operation still running
  * is taken as finished; use f1m_power_off() first to model losing power during it. */
 void f1m_reset(f1m_t *m);
+/* Test fixture, not a device function: back to a new part, instantly (array erased,
+ * counters zero, reset state). */
+void f1m_wipe(f1m_t *m);
 /* Power removed at now_ns without the powercut controller: an operation still running
  * is left half done as by a cut (no step counted); every operation returns F1M_EDEAD
  * until f1m_reset(). */

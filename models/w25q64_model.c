@@ -627,6 +627,22 @@ void w25m_power_on(w25m_t *m)
     m->sr[1] &= (uint8_t)~SR2_SRL;
 }
 
+void w25m_wipe(w25m_t *m)
+{
+    static const uint8_t erased[W25M_SECTOR] = {[0 ... W25M_SECTOR - 1] = 0xFF};
+    /* Only sectors that are not blank are rewritten: a fixture for runs that start from
+     * a new device many times a second (the fuzzer). */
+    for (uint32_t a = 0; a < W25M_SIZE; a += W25M_SECTOR)
+        if (memcmp(m->img.data + a, erased, W25M_SECTOR) != 0)
+            memcpy(m->img.data + a, erased, W25M_SECTOR);
+    memset(m->sr, 0, sizeof m->sr);
+    m->sr[2] = SR3_FACTORY;
+    memset(m->erase_count, 0, sizeof m->erase_count);
+    m->total_erases = m->total_programs = 0;
+    m->violations = 0;
+    w25m_power_on(m);
+}
+
 const uint8_t *w25m_array(const w25m_t *m)
 {
     return m->img.data;

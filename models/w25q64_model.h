@@ -78,6 +78,9 @@ void w25m_power_on(w25m_t *m);
  * chip erase counts for every sector it covers); the totals count operations started
  * (page programs; erases of any size). */
 const uint8_t *w25m_array(const w25m_t *m);
+/* Back to a new device, instantly: array erased, status registers and counters at their
+ * factory values, powered on. A test fixture (the fuzzer starts every input from it). */
+void w25m_wipe(w25m_t *m);
 uint32_t w25m_erase_count(const w25m_t *m, uint32_t sector);
 uint64_t w25m_total_erases(const w25m_t *m);
 uint64_t w25m_total_programs(const w25m_t *m);

@@ -377,6 +377,20 @@ void board_power_cycle(uint64_t off_ns)
     run_boot();
 }
 
+void board_factory_reset(void)
+{
+    FB_ASSERT(B.open && !B.in_main);
+    if (B.powered)
+        power_lost(B.now);
+    if (B.pc && B.pc->dead)
+        powercut_restore(B.pc);
+    w25m_wipe(B.flash);
+    f1m_wipe(B.iflash);
+    B.wd_resets = 0;
+    boot(B.now);
+    run_boot();
+}
+
 bool board_power_dead(void)
 {
     return !B.powered || (B.pc && B.pc->dead);

@@ -67,6 +67,9 @@ uint64_t board_transfer_ns(size_t wlen, size_t rlen);
 /* Power off for off_ns then on again: RAM state lost, flash images kept (an operation in
  * progress is cut as the models say), the core boots again. */
 void board_power_cycle(uint64_t off_ns);
+/* Test fixture: power off, both flash devices back to new (erased), power on and boot.
+ * Lets a fuzzer start every input from the same state without re-creating the board. */
+void board_factory_reset(void);
 /* True once a power cut armed in the powercut controller has happened (until the next
  * board_power_cycle()). */
 bool board_power_dead(void);

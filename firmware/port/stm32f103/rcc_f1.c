@@ -1,0 +1,86 @@
+/*
+ * Clock tree (RM0008 §7.2, §7.3): SYSCLK 72 MHz from the 8 MHz crystal through the
+ * PLL (x9); HCLK = SYSCLK, PCLK1 = HCLK/2 = 36 MHz (APB1 limit), PCLK2 = HCLK = 72 MHz.
+ *
+ * Fallbacks, each wait bounded (the part runs from HSI 8 MHz while this executes):
+ *  - no crystal (HSERDY not set in time): PLL from HSI/2 x16 = 64 MHz;
+ *  - PLL does not lock: stay on HSI 8 MHz (PCLK1 4 MHz still allows 400 kHz I2C,
+ *    hardware-facts: 400 kHz needs PCLK1 >= 4 MHz).
+ * HSI is left on: the flash interface needs it to program and erase (PM0075 §2.3).
+ * With the crystal in use the clock security system is on: an HSE failure raises NMI,
+ * which resets the part into the fallback (startup.c).
+ */
+#include "port.h"
+#include "regs/flash_f1.h"
+#include "regs/rcc_f1.h"
+
+/* Loop bounds at 8 MHz (a few cycles per iteration): HSE start-up is 2 ms typical
+ * (datasheet tSU(HSE)), HSI and PLL lock well under 1 ms. */
+#define HSE_WAIT_LOOPS 100000u
+#define RDY_WAIT_LOOPS 20000u
+
+port_clocks_t port_clocks = {8000000u, 8000000u, 8000000u, PORT_CLOCK_HSI};
+
+static int wait_set(const volatile uint32_t *reg, uint32_t mask, uint32_t want, uint32_t loops)
+{
+    while (loops--) {
+        if ((*reg & mask) == want)
+            return 1;
+    }
+    return 0;
+}
+
+void rcc_clock_init(void)
+{
+    RCC->CR |= RCC_CR_HSION;
+    (void)wait_set(&RCC->CR, RCC_CR_HSIRDY, RCC_CR_HSIRDY, RDY_WAIT_LOOPS);
+
+    /* Flash: two wait states for 48 < SYSCLK <= 72 MHz and the prefetch buffer on,
+     * set before SYSCLK rises (RM0008 §3.3.3). */
+    FLASH->ACR = FLASH_ACR_PRFTBE | FLASH_ACR_LATENCY_2;
+
+    /* Bus prescalers first: PCLK1 must stay <= 36 MHz. ADC clock /6 (unused). */
+    uint32_t cfgr = RCC->CFGR;
+    cfgr &= ~(RCC_CFGR_HPRE_MASK | RCC_CFGR_PPRE1_MASK | RCC_CFGR_PPRE2_MASK |
+              RCC_CFGR_ADCPRE_MASK | RCC_CFGR_PLLSRC | RCC_CFGR_PLLXTPRE |
+              RCC_CFGR_PLLMUL_MASK);
+    cfgr |= RCC_CFGR_PPRE1_DIV2 | RCC_CFGR_ADCPRE_DIV6;
+
+    RCC->CR |= RCC_CR_HSEON;
+    uint8_t source;
+    uint32_t pll_hz;
+    if (wait_set(&RCC->CR, RCC_CR_HSERDY, RCC_CR_HSERDY, HSE_WAIT_LOOPS)) {
+        cfgr |= RCC_CFGR_PLLSRC | RCC_CFGR_PLLMUL(9u);
+        source = PORT_CLOCK_HSE_PLL;
+        pll_hz = 9u * 8000000u;
+    } else {
+        RCC->CR &= ~RCC_CR_HSEON;
+        cfgr |= RCC_CFGR_PLLMUL(16u); /* PLLSRC = 0: HSI/2 */
+        source = PORT_CLOCK_HSI_PLL;
+        pll_hz = 16u * 4000000u;
+    }
+    RCC->CFGR = cfgr;
+
+    RCC->CR |= RCC_CR_PLLON;
+    if (wait_set(&RCC->CR, RCC_CR_PLLRDY, RCC_CR_PLLRDY, RDY_WAIT_LOOPS)) {
+        RCC->CFGR = (RCC->CFGR & ~RCC_CFGR_SW_MASK) | RCC_CFGR_SW_PLL;
+        if (wait_set(&RCC->CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_PLL, RDY_WAIT_LOOPS)) {
+            port_clocks.sysclk_hz = pll_hz;
+            port_clocks.pclk1_hz = pll_hz / 2u;
+            port_clocks.pclk2_hz = pll_hz;
+            port_clocks.source = source;
+            if (source == PORT_CLOCK_HSE_PLL)
+                RCC->CR |= RCC_CR_CSSON;
+            return;
+        }
+    }
+
+    /* The PLL failed: back to HSI 8 MHz, no wait states needed. */
+    RCC->CFGR = (RCC->CFGR & ~RCC_CFGR_SW_MASK) | RCC_CFGR_SW_HSI;
+    RCC->CR &= ~(RCC_CR_PLLON | RCC_CR_HSEON);
+    FLASH->ACR = FLASH_ACR_PRFTBE | FLASH_ACR_LATENCY_0;
+    port_clocks.sysclk_hz = 8000000u;
+    port_clocks.pclk1_hz = 4000000u;
+    port_clocks.pclk2_hz = 8000000u;
+    port_clocks.source = PORT_CLOCK_HSI;
+}

@@ -1,11 +1,15 @@
 /*
  * Data file on the W25Q64. See datafile.h and docs/STORAGE.md for the format.
  *
- * Metadata log: sectors META0/META1 at FB_FILE_CAPACITY. Slot 0 of a sector is its
- * header (generation), slots 1..255 are records appended in order. The sector with the
- * valid header of the highest generation is active; the last valid record of each type
- * wins. When the active sector is full, the current state is written to the other
- * sector, header last, so a cut at any point leaves one complete, valid sector.
+ * Three small state machines share the device, one step per call:
+ *  - the record writer appends one 16-byte record to the metadata log, or, when the
+ *    active log sector is full, compacts: erases the other sector, writes the whole
+ *    state there and its header last (the commit point of a compaction);
+ *  - the eraser erases the ring range a CLEAR left dirty, block by block (largest
+ *    block that fits, or 4 KiB when an append is waiting), recording its progress;
+ *  - the operation (append, rename, clear) uses the other two.
+ * Every change of state is a record; the state in RAM is what replaying the log gives.
+ * On any error the state is re-read from the flash, so RAM never runs ahead of it.
  */
 #include "datafile.h"
 
@@ -15,51 +19,86 @@
 #include "errors.h"
 #include "w25q64.h"
 
+#define CAP FB_FILE_CAPACITY
 #define REC_SIZE 16u
 #define SLOTS (W25Q_SECTOR / REC_SIZE)
-#define META_BASE FB_FILE_CAPACITY
 #define META_MAGIC 0x46424D31u /* "FBM1" */
+#define MAX_SKIPS 3u /* pages an interrupted append can have touched, plus one */
 
-enum rec_type { REC_HEADER = 'H', REC_NAME = 'N', REC_SIZE_T = 'S' };
-
-enum step {
-    ST_IDLE,
-    ST_DATA_NEXT,    /* decide the next append chunk */
-    ST_BLANK_CHECK,  /* entering a sector: is it erased? */
-    ST_ERASE_WAIT,
-    ST_PROGRAM_WAIT,
-    ST_META,         /* write the record that commits the operation */
-    ST_META_WAIT,
-    ST_COMPACT_ERASE_WAIT,
-    ST_COMPACT_NAME_WAIT,
-    ST_COMPACT_SIZE_WAIT,
-    ST_COMPACT_HEADER_WAIT,
+enum rec_type {
+    REC_HEADER = 'H', /* gen, magic */
+    REC_NAME = 'N',   /* 11-byte name */
+    REC_SIZE_T = 'S', /* size */
+    REC_CLEAR = 'C',  /* start, dirty_lo, dirty_len: empty file from start */
+    REC_EXTENT = 'X', /* f, a: file offset f continues at flash address a */
+    REC_ERASED = 'E', /* dirty_lo, dirty_len: erase progress */
 };
 
+typedef struct extent {
+    uint32_t f; /* file offset where the extent starts */
+    uint32_t a; /* flash address of that byte (ring) */
+} extent_t;
+
+enum op_step {
+    OP_IDLE,
+    OP_APPEND_NEXT,
+    OP_PROGRAM_WAIT,
+    OP_RECORD, /* the operation's record is being written; then OP_AFTER_RECORD */
+};
+
+enum er_step { ER_IDLE, ER_CHECK, ER_ERASE_WAIT, ER_RECORD };
+
+enum rec_step { RS_IDLE, RS_WAIT, RS_COMPACT_ERASE, RS_COMPACT_WRITE, RS_COMPACT_HEADER };
+
 static struct {
-    /* committed state */
+    /* state (what the log says) */
     uint32_t size;
     uint8_t name[FB_FILENAME_LEN];
-    bool meta_valid;     /* the active sector has a valid header */
-    uint8_t active;      /* 0 or 1 */
+    extent_t ext[DF_MAX_EXTENTS];
+    uint8_t n_ext;
+    uint32_t dirty_lo, dirty_len; /* ring range still to erase */
+    /* log position */
+    bool meta_valid;
+    uint8_t active;
     uint32_t gen;
-    uint16_t next_slot;  /* first free record slot in the active sector */
-    /* running operation */
-    enum step step;
-    enum rec_type rec;   /* record that commits it */
-    uint32_t new_size;
-    uint8_t new_name[FB_FILENAME_LEN];
-    uint32_t pos;        /* next flash address to program */
-    uint16_t done;       /* payload bytes programmed */
-    uint16_t len;        /* payload bytes */
-    uint16_t chunk;      /* bytes in the program running now */
-    uint16_t check_off;  /* blank-check progress in the sector being entered */
+    uint16_t next_slot;
+    /* record writer */
+    enum rec_step rs;
+    uint8_t rec[REC_SIZE];
+    uint8_t snap_i; /* compaction: next state record to write */
+    /* eraser */
+    enum er_step er;
+    uint32_t er_addr, er_size, er_check;
+    bool er_hurry; /* an append waits: small blocks */
+    /* operation */
+    enum op_step op;
+    bool op_continues; /* after its record, an append goes on programming */
+    uint32_t pos;      /* next flash address to program */
+    uint16_t len, done, chunk;
+    uint8_t skips;
     uint8_t buf[DF_APPEND_MAX];
 } df;
 
+/* ---- small helpers ---- */
+
+static uint32_t ring_add(uint32_t a, uint32_t d)
+{
+    return (uint32_t)(((uint64_t)a + d) % CAP);
+}
+
+static uint32_t ring_dist(uint32_t from, uint32_t to)
+{
+    return to >= from ? to - from : CAP - from + to;
+}
+
+static bool in_dirty(uint32_t a)
+{
+    return df.dirty_len && ring_dist(df.dirty_lo, a) < df.dirty_len;
+}
+
 static uint32_t meta_addr(uint8_t sector, uint16_t slot)
 {
-    return META_BASE + (uint32_t)sector * W25Q_SECTOR + (uint32_t)slot * REC_SIZE;
+    return CAP + (uint32_t)sector * W25Q_SECTOR + (uint32_t)slot * REC_SIZE;
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -75,30 +114,6 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Record: type, 11 payload bytes, 2 reserved zero bytes, CRC-16 (big-endian) of 0..13. */
-static void record_build(uint8_t r[REC_SIZE], enum rec_type type, uint32_t value,
-                         const uint8_t *name)
-{
-    memset(r, 0, REC_SIZE);
-    r[0] = (uint8_t)type;
-    if (type == REC_NAME) {
-        memcpy(&r[1], name, FB_FILENAME_LEN);
-    } else {
-        put32(&r[1], value);
-        if (type == REC_HEADER)
-            put32(&r[5], META_MAGIC);
-    }
-    uint16_t crc = fb_crc16(FB_CRC16_INIT, r, REC_SIZE - 2);
-    r[14] = (uint8_t)(crc >> 8);
-    r[15] = (uint8_t)crc;
-}
-
-static bool record_ok(const uint8_t r[REC_SIZE])
-{
-    uint16_t crc = fb_crc16(FB_CRC16_INIT, r, REC_SIZE - 2);
-    return r[14] == (uint8_t)(crc >> 8) && r[15] == (uint8_t)crc;
-}
-
 static bool all_erased(const uint8_t *p, size_t n)
 {
     while (n--)
@@ -107,18 +122,256 @@ static bool all_erased(const uint8_t *p, size_t n)
     return true;
 }
 
+static uint32_t frontier(void)
+{
+    const extent_t *e = &df.ext[df.n_ext - 1];
+    return ring_add(e->a, df.size - e->f);
+}
+
+/* Flash bytes the file occupies, gaps included. */
+static uint32_t used(void)
+{
+    uint32_t u = ring_dist(df.ext[0].a, frontier());
+    return (u == 0 && df.size > 0) ? CAP : u;
+}
+
+/* ---- records ---- */
+
+/* Record: type, 13 payload bytes, CRC-16 (big-endian) of bytes 0..13. */
+static void rec_build(uint8_t r[REC_SIZE], enum rec_type type, uint32_t v0, uint32_t v1,
+                      uint32_t v2)
+{
+    memset(r, 0, REC_SIZE);
+    r[0] = (uint8_t)type;
+    if (type == REC_NAME) {
+        memcpy(&r[1], df.name, FB_FILENAME_LEN);
+    } else {
+        put32(&r[1], v0);
+        put32(&r[5], v1);
+        put32(&r[9], v2);
+    }
+    uint16_t crc = fb_crc16(FB_CRC16_INIT, r, REC_SIZE - 2);
+    r[14] = (uint8_t)(crc >> 8);
+    r[15] = (uint8_t)crc;
+}
+
+static bool rec_ok(const uint8_t r[REC_SIZE])
+{
+    uint16_t crc = fb_crc16(FB_CRC16_INIT, r, REC_SIZE - 2);
+    return r[14] == (uint8_t)(crc >> 8) && r[15] == (uint8_t)crc;
+}
+
+/* Apply one record to the state: the same code replays the log at mount and commits a
+ * record once it is programmed. Values that cannot be right are ignored. */
+static void rec_apply(const uint8_t r[REC_SIZE])
+{
+    uint32_t v0 = get32(&r[1]), v1 = get32(&r[5]), v2 = get32(&r[9]);
+    switch (r[0]) {
+    case REC_NAME:
+        memcpy(df.name, &r[1], FB_FILENAME_LEN);
+        break;
+    case REC_SIZE_T:
+        if (v0 <= CAP)
+            df.size = v0;
+        break;
+    case REC_CLEAR:
+        if (v0 < CAP && v1 < CAP && v2 <= CAP) {
+            df.size = 0;
+            df.n_ext = 1;
+            df.ext[0].f = 0;
+            df.ext[0].a = v0;
+            df.dirty_lo = v1;
+            df.dirty_len = v2;
+        }
+        break;
+    case REC_EXTENT:
+        if (v1 < CAP && df.n_ext < DF_MAX_EXTENTS && v0 >= df.ext[df.n_ext - 1].f) {
+            df.ext[df.n_ext].f = v0;
+            df.ext[df.n_ext].a = v1;
+            df.n_ext++;
+        }
+        break;
+    case REC_ERASED:
+        if (v0 < CAP && v1 <= CAP) {
+            df.dirty_lo = v0;
+            df.dirty_len = v1;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* The state as records, for a compaction: name, the clear that set the first extent and
+ * the erase progress, the other extents, the size. */
+static uint8_t snap_count(void)
+{
+    return (uint8_t)(df.n_ext + 2u);
+}
+
+static void snap_build(uint8_t i, uint8_t r[REC_SIZE])
+{
+    if (i == 0)
+        rec_build(r, REC_NAME, 0, 0, 0);
+    else if (i == 1)
+        rec_build(r, REC_CLEAR, df.ext[0].a, df.dirty_lo, df.dirty_len);
+    else if (i < df.n_ext + 1u)
+        rec_build(r, REC_EXTENT, df.ext[i - 1].f, df.ext[i - 1].a, 0);
+    else
+        rec_build(r, REC_SIZE_T, df.size, 0, 0);
+}
+
+/* Start writing the record in df.rec. Its effect is applied to the state when it is on
+ * the flash (or, for a compaction, before the state is written out). */
+static int rs_start(void)
+{
+    if (df.meta_valid && df.next_slot < SLOTS) {
+        int err = w25q_program_start(meta_addr(df.active, df.next_slot), df.rec, REC_SIZE);
+        df.next_slot++; /* even on error the slot may be torn: never reuse it */
+        if (err)
+            return err;
+        df.rs = RS_WAIT;
+        return FB_EAGAIN;
+    }
+    rec_apply(df.rec);
+    uint8_t target = df.meta_valid ? (uint8_t)(df.active ^ 1u) : 0u;
+    int err = w25q_erase_start(W25Q_ERASE_4K, meta_addr(target, 0));
+    if (err)
+        return err;
+    df.rs = RS_COMPACT_ERASE;
+    df.snap_i = 0;
+    return FB_EAGAIN;
+}
+
+static int rs_poll(void)
+{
+    int err = w25q_poll();
+    if (err)
+        return err;
+    uint8_t target = df.meta_valid ? (uint8_t)(df.active ^ 1u) : 0u;
+    uint8_t r[REC_SIZE];
+    switch (df.rs) {
+    case RS_WAIT:
+        df.rs = RS_IDLE;
+        rec_apply(df.rec);
+        return FB_OK;
+    case RS_COMPACT_ERASE:
+    case RS_COMPACT_WRITE:
+        if (df.snap_i < snap_count()) {
+            snap_build(df.snap_i, r);
+            df.rs = RS_COMPACT_WRITE;
+            err = w25q_program_start(meta_addr(target, (uint16_t)(1u + df.snap_i)), r,
+                                     REC_SIZE);
+            df.snap_i++;
+            return err ? err : FB_EAGAIN;
+        }
+        /* Header last: until it is programmed the old sector stays the active one. */
+        rec_build(r, REC_HEADER, df.gen + 1u, META_MAGIC, 0);
+        df.rs = RS_COMPACT_HEADER;
+        err = w25q_program_start(meta_addr(target, 0), r, REC_SIZE);
+        return err ? err : FB_EAGAIN;
+    case RS_COMPACT_HEADER:
+        df.active = target;
+        df.gen++;
+        df.meta_valid = true;
+        df.next_slot = (uint16_t)(1u + snap_count());
+        df.rs = RS_IDLE;
+        return FB_OK;
+    default:
+        FB_ASSERT(0);
+        return FB_EFLASH;
+    }
+}
+
+/* ---- eraser ---- */
+
+static uint32_t erase_block_size(void)
+{
+    static const uint32_t sizes[] = {W25Q_BLOCK64, W25Q_BLOCK32, W25Q_SECTOR};
+    for (unsigned i = df.er_hurry ? 2u : 0u; i < 3u; i++) {
+        uint32_t s = sizes[i];
+        /* aligned, inside what is dirty, and never reaching the metadata sectors */
+        if (df.dirty_lo % s == 0 && df.dirty_len >= s && df.dirty_lo + s <= CAP)
+            return s;
+    }
+    return W25Q_SECTOR;
+}
+
+static void er_advance(uint32_t n)
+{
+    df.dirty_lo = ring_add(df.dirty_lo, n);
+    df.dirty_len = n >= df.dirty_len ? 0 : df.dirty_len - n;
+}
+
+/* One eraser step: FB_EAGAIN while the current block is in progress, 0 once a block is
+ * done or when there is nothing to erase. A block that is already blank is not erased
+ * (wear, and time on a new chip). */
+static int er_poll(void)
+{
+    uint8_t page[W25Q_PAGE];
+    int err;
+    switch (df.er) {
+    case ER_IDLE:
+        if (!df.dirty_len)
+            return FB_OK;
+        df.er_addr = df.dirty_lo;
+        df.er_size = erase_block_size();
+        df.er_check = 0;
+        df.er = ER_CHECK;
+        return FB_EAGAIN;
+    case ER_CHECK:
+        err = w25q_read(df.er_addr + df.er_check, page, sizeof page);
+        if (err)
+            return err;
+        if (!all_erased(page, sizeof page)) {
+            static const w25q_erase_t kind[] = {W25Q_ERASE_4K, W25Q_ERASE_32K, W25Q_ERASE_64K};
+            unsigned k = df.er_size == W25Q_SECTOR ? 0u : df.er_size == W25Q_BLOCK32 ? 1u : 2u;
+            err = w25q_erase_start(kind[k], df.er_addr);
+            if (err)
+                return err;
+            df.er = ER_ERASE_WAIT;
+            return FB_EAGAIN;
+        }
+        df.er_check += W25Q_PAGE;
+        if (df.er_check < df.er_size)
+            return FB_EAGAIN;
+        /* Blank already: no record needed, a reboot would only check it again. */
+        er_advance(df.er_size);
+        df.er = ER_IDLE;
+        return FB_OK;
+    case ER_ERASE_WAIT:
+        err = w25q_poll();
+        if (err)
+            return err;
+        rec_build(df.rec, REC_ERASED, ring_add(df.dirty_lo, df.er_size),
+                  df.er_size >= df.dirty_len ? 0 : df.dirty_len - df.er_size, 0);
+        df.er = ER_RECORD;
+        return rs_start();
+    default: /* ER_RECORD */
+        err = rs_poll();
+        if (err == FB_OK)
+            df.er = ER_IDLE;
+        return err;
+    }
+}
+
+/* ---- mount ---- */
+
 void df_reset(void)
 {
     memset(&df, 0, sizeof df);
     memcpy(df.name, FB_DEFAULT_FILENAME, FB_FILENAME_LEN);
+    df.n_ext = 1;
+    /* Nothing known about the chip: all of it may hold old data. */
+    df.dirty_lo = 0;
+    df.dirty_len = CAP;
 }
 
-/* Header of sector s: its generation if valid. */
 static int read_header(uint8_t s, bool *valid, uint32_t *gen)
 {
     uint8_t r[REC_SIZE];
     int err = w25q_read(meta_addr(s, 0), r, sizeof r);
-    *valid = !err && r[0] == REC_HEADER && record_ok(r) && get32(&r[5]) == META_MAGIC;
+    *valid = !err && r[0] == REC_HEADER && rec_ok(r) && get32(&r[5]) == META_MAGIC;
     *gen = get32(&r[1]);
     return err;
 }
@@ -134,232 +387,179 @@ int df_mount(void)
             return err;
     }
     if (!valid[0] && !valid[1])
-        return FB_OK; /* never written: empty file, default name */
+        return FB_OK;
     /* Serial-number comparison so the generation may wrap. */
     df.active = (!valid[0] || (valid[1] && (int32_t)(gen[1] - gen[0]) > 0)) ? 1 : 0;
     df.gen = gen[df.active];
     df.meta_valid = true;
     df.next_slot = 1;
+    /* A formatted log says what is dirty (its CLEAR and ERASED records): never guess,
+     * an eraser let loose on the file would destroy it. */
+    df.dirty_len = 0;
     uint8_t chunk[W25Q_PAGE];
-    for (uint16_t slot = 0; slot < SLOTS; slot++) {
-        if (slot % (W25Q_PAGE / REC_SIZE) == 0) {
-            int err = w25q_read(meta_addr(df.active, slot), chunk, sizeof chunk);
+    for (uint16_t slot = 1; slot < SLOTS; slot++) {
+        uint16_t in_chunk = slot % (W25Q_PAGE / REC_SIZE);
+        if (in_chunk == 0 || slot == 1) {
+            int err = w25q_read(meta_addr(df.active, (uint16_t)(slot - in_chunk)), chunk,
+                                sizeof chunk);
             if (err)
                 return err;
         }
-        if (slot == 0)
-            continue;
-        const uint8_t *r = &chunk[(slot % (W25Q_PAGE / REC_SIZE)) * REC_SIZE];
+        const uint8_t *r = &chunk[in_chunk * REC_SIZE];
         if (all_erased(r, REC_SIZE))
             continue;
         /* A slot that is not erased is used, even when torn by a cut: never reprogram. */
         df.next_slot = (uint16_t)(slot + 1);
-        if (!record_ok(r))
-            continue;
-        if (r[0] == REC_SIZE_T && get32(&r[1]) <= FB_FILE_CAPACITY)
-            df.size = get32(&r[1]);
-        else if (r[0] == REC_NAME)
-            memcpy(df.name, &r[1], FB_FILENAME_LEN);
+        if (rec_ok(r))
+            rec_apply(r);
     }
+    /* An extent recorded by an append that a cut then stopped before its size record
+     * starts past the end of the file: it holds nothing. */
+    while (df.n_ext > 1 && df.ext[df.n_ext - 1].f > df.size)
+        df.n_ext--;
+    /* The range to erase always ends where the file starts and never reaches into it.
+     * Blank blocks are passed without a record, so the log may say more is dirty than
+     * the free space: only the free space can be. */
+    uint32_t free_space = CAP - used();
+    if (df.dirty_len > free_space)
+        df.dirty_len = free_space;
+    df.dirty_lo = ring_add(df.ext[0].a, CAP - df.dirty_len);
     return FB_OK;
 }
 
-static int begin_op(enum rec_type rec, enum step first)
+/* ---- operations ---- */
+
+static int op_record(bool continues)
 {
-    FB_ASSERT(df.step == ST_IDLE);
-    df.rec = rec;
-    df.new_size = df.size;
-    memcpy(df.new_name, df.name, FB_FILENAME_LEN);
-    df.step = first;
-    return FB_EAGAIN;
+    df.op = OP_RECORD;
+    df.op_continues = continues;
+    return rs_start();
 }
 
 int df_append_start(const uint8_t *data, size_t n)
 {
+    FB_ASSERT(df.op == OP_IDLE);
     if (n > DF_APPEND_MAX)
         return FB_EINVAL;
-    if (n > FB_FILE_CAPACITY - df.size)
+    if (n > CAP - used())
         return FB_EFULL;
     if (n == 0)
         return FB_OK;
     memcpy(df.buf, data, n);
     df.len = (uint16_t)n;
     df.done = 0;
-    df.pos = df.size;
-    df.check_off = 0;
-    begin_op(REC_SIZE_T, ST_DATA_NEXT);
-    df.new_size = df.size + (uint32_t)n;
+    df.skips = 0;
+    df.pos = frontier();
+    df.op = OP_APPEND_NEXT;
     return FB_EAGAIN;
 }
 
 int df_set_name_start(const uint8_t name[FB_FILENAME_LEN])
 {
+    FB_ASSERT(df.op == OP_IDLE);
     if (!df_name_valid(name))
         return FB_ENAME;
-    begin_op(REC_NAME, ST_META);
-    memcpy(df.new_name, name, FB_FILENAME_LEN);
-    return FB_EAGAIN;
+    /* rec_build takes the name from the state: build from a copy, keep the state. */
+    uint8_t old[FB_FILENAME_LEN];
+    memcpy(old, df.name, sizeof old);
+    memcpy(df.name, name, sizeof old);
+    rec_build(df.rec, REC_NAME, 0, 0, 0);
+    memcpy(df.name, old, sizeof old);
+    return op_record(false);
 }
 
 int df_clear_start(void)
 {
-    /* Logical clear: the data sectors are erased lazily, when an append enters them. */
-    begin_op(REC_SIZE_T, ST_META);
-    df.new_size = 0;
-    return FB_EAGAIN;
+    FB_ASSERT(df.op == OP_IDLE);
+    /* The new file starts at the next sector boundary after the old one: blank there,
+     * so appends can go on at once while everything behind it is erased. */
+    uint32_t start = ring_add(frontier(), (W25Q_SECTOR - frontier() % W25Q_SECTOR) % W25Q_SECTOR);
+    uint32_t lo = df.dirty_len ? df.dirty_lo : df.ext[0].a - df.ext[0].a % W25Q_SECTOR;
+    uint32_t len = ring_dist(lo, start);
+    if (len == 0 && (df.size > 0 || df.dirty_len))
+        len = CAP; /* the old file (or the dirt) went all round the ring */
+    rec_build(df.rec, REC_CLEAR, start, lo, len);
+    return op_record(false);
 }
 
-static int program_record(uint8_t sector, uint16_t slot, enum rec_type type)
-{
-    uint8_t r[REC_SIZE];
-    uint32_t value = type == REC_HEADER ? df.gen + 1u : df.new_size;
-    record_build(r, type, value, df.new_name);
-    return w25q_program_start(meta_addr(sector, slot), r, sizeof r);
-}
-
-static int step_data_next(void)
+/* Next piece of an append: wait for the eraser where the file meets the range still to
+ * erase, skip past bytes an interrupted append left behind, program a page's worth. */
+static int append_next(void)
 {
     if (df.done == df.len) {
-        df.step = ST_META;
-        return FB_EAGAIN;
+        rec_build(df.rec, REC_SIZE_T, df.size + df.len, 0, 0);
+        return op_record(false);
     }
-    if (df.pos % W25Q_SECTOR == 0 && df.check_off < W25Q_SECTOR) {
-        df.step = ST_BLANK_CHECK;
-        return FB_EAGAIN;
+    if (in_dirty(df.pos)) {
+        df.er_hurry = true;
+        int err = er_poll();
+        return err == FB_OK ? FB_EAGAIN : err;
     }
+    df.er_hurry = false;
     uint16_t room = (uint16_t)(W25Q_PAGE - df.pos % W25Q_PAGE);
     uint16_t left = (uint16_t)(df.len - df.done);
     df.chunk = left < room ? left : room;
-    /* Programming only clears bits: bytes a cut left behind past the committed size
-     * would corrupt the new data. Refuse rather than store garbage. */
     uint8_t cur[W25Q_PAGE];
     int err = w25q_read(df.pos, cur, df.chunk);
     if (err)
         return err;
-    if (!all_erased(cur, df.chunk))
-        return FB_ECORRUPT;
+    if (!all_erased(cur, df.chunk)) {
+        /* Programming only clears bits: bytes a cut left there would corrupt the new
+         * data. Continue the file at the next page, in a new extent. */
+        uint32_t next = ring_add(df.pos, room);
+        if (++df.skips > MAX_SKIPS)
+            return FB_ECORRUPT;
+        if (df.n_ext >= DF_MAX_EXTENTS ||
+            ring_dist(df.ext[0].a, next) + (uint32_t)(df.len - df.done) > CAP - W25Q_PAGE)
+            return FB_EFULL;
+        df.pos = next;
+        rec_build(df.rec, REC_EXTENT, df.size + df.done, next, 0);
+        return op_record(true);
+    }
     err = w25q_program_start(df.pos, &df.buf[df.done], df.chunk);
     if (err)
         return err;
-    df.step = ST_PROGRAM_WAIT;
+    df.op = OP_PROGRAM_WAIT;
     return FB_EAGAIN;
 }
 
-/* Entering a new sector: erase it only if something is left in it (a cleared file's
- * old data); a blank sector is not erased again (wear). One page read per pass. */
-static int step_blank_check(void)
+static int op_step(void)
 {
-    uint8_t page[W25Q_PAGE];
-    int err = w25q_read(df.pos + df.check_off, page, sizeof page);
-    if (err)
-        return err;
-    if (!all_erased(page, sizeof page)) {
-        err = w25q_erase_start(W25Q_ERASE_4K, df.pos);
+    int err;
+    switch (df.op) {
+    case OP_APPEND_NEXT:
+        return append_next();
+    case OP_PROGRAM_WAIT:
+        err = w25q_poll();
         if (err)
             return err;
-        df.step = ST_ERASE_WAIT;
-        return FB_EAGAIN;
-    }
-    df.check_off = (uint16_t)(df.check_off + W25Q_PAGE);
-    if (df.check_off >= W25Q_SECTOR)
-        df.step = ST_DATA_NEXT;
-    return FB_EAGAIN;
-}
-
-static int step_meta(void)
-{
-    if (df.meta_valid && df.next_slot < SLOTS) {
-        int err = program_record(df.active, df.next_slot, df.rec);
-        /* The slot may be torn even on error: never reuse it. */
-        df.next_slot++;
-        if (err)
-            return err;
-        df.step = ST_META_WAIT;
-        return FB_EAGAIN;
-    }
-    uint8_t target = df.meta_valid ? (uint8_t)(df.active ^ 1u) : 0u;
-    int err = w25q_erase_start(W25Q_ERASE_4K, meta_addr(target, 0));
-    if (err)
-        return err;
-    df.step = ST_COMPACT_ERASE_WAIT;
-    return FB_EAGAIN;
-}
-
-static void commit(void)
-{
-    df.size = df.new_size;
-    memcpy(df.name, df.new_name, FB_FILENAME_LEN);
-    df.step = ST_IDLE;
-}
-
-static int then_wait(int err)
-{
-    return err ? err : FB_EAGAIN;
-}
-
-/* A device wait finished: move to what follows it. */
-static int step_after_wait(void)
-{
-    uint8_t target = df.meta_valid ? (uint8_t)(df.active ^ 1u) : 0u;
-    switch (df.step) {
-    case ST_ERASE_WAIT:
-        df.check_off = W25Q_SECTOR;
-        df.step = ST_DATA_NEXT;
-        return FB_EAGAIN;
-    case ST_PROGRAM_WAIT:
-        df.pos += df.chunk;
+        df.pos = ring_add(df.pos, df.chunk);
         df.done = (uint16_t)(df.done + df.chunk);
-        df.check_off = 0;
-        df.step = ST_DATA_NEXT;
+        df.op = OP_APPEND_NEXT;
         return FB_EAGAIN;
-    case ST_META_WAIT:
-        commit();
-        return FB_OK;
-    case ST_COMPACT_ERASE_WAIT:
-        df.step = ST_COMPACT_NAME_WAIT;
-        return then_wait(program_record(target, 1, REC_NAME));
-    case ST_COMPACT_NAME_WAIT:
-        df.step = ST_COMPACT_SIZE_WAIT;
-        return then_wait(program_record(target, 2, REC_SIZE_T));
-    case ST_COMPACT_SIZE_WAIT:
-        df.step = ST_COMPACT_HEADER_WAIT;
-        return then_wait(program_record(target, 0, REC_HEADER));
-    case ST_COMPACT_HEADER_WAIT:
-        df.active = target;
-        df.gen++;
-        df.meta_valid = true;
-        df.next_slot = 3;
-        commit();
+    case OP_RECORD:
+        err = rs_poll();
+        if (err)
+            return err;
+        if (df.op_continues) {
+            df.op = OP_APPEND_NEXT;
+            return FB_EAGAIN;
+        }
+        df.op = OP_IDLE;
         return FB_OK;
     default:
-        FB_ASSERT(0);
-        return FB_EFLASH;
+        return FB_OK;
     }
 }
 
 int df_poll(void)
 {
-    int ret;
-    switch (df.step) {
-    case ST_IDLE:
-        return FB_OK;
-    case ST_DATA_NEXT:
-        ret = step_data_next();
-        break;
-    case ST_BLANK_CHECK:
-        ret = step_blank_check();
-        break;
-    case ST_META:
-        ret = step_meta();
-        break;
-    default:
-        ret = w25q_poll();
-        if (ret == FB_OK)
-            ret = step_after_wait();
-        break;
+    int ret = op_step();
+    if (ret != FB_EAGAIN && ret != FB_OK) {
+        /* Failed: whatever the state machines believed, the flash says what is stored.
+         * A failed mount (device gone) leaves the empty state of df_reset(). */
+        (void)df_mount();
     }
-    if (ret != FB_EAGAIN && ret != FB_OK)
-        df.step = ST_IDLE; /* failed: committed state unchanged */
     return ret;
 }
 
@@ -368,13 +568,51 @@ bool df_long_wait(void)
     return w25q_long_wait();
 }
 
+int df_background(void)
+{
+    FB_ASSERT(df.op == OP_IDLE);
+    if (!df.dirty_len && df.er == ER_IDLE)
+        return FB_OK;
+    int err = er_poll();
+    if (err != FB_OK && err != FB_EAGAIN) {
+        (void)df_mount();
+        return err;
+    }
+    return (df.dirty_len || df.er != ER_IDLE) ? FB_EAGAIN : FB_OK;
+}
+
+bool df_background_pending(void)
+{
+    return df.dirty_len != 0 || df.er != ER_IDLE;
+}
+
+bool df_background_busy(void)
+{
+    return df.er == ER_ERASE_WAIT || df.er == ER_RECORD;
+}
+
 int df_read(uint32_t offset, uint8_t *dst, size_t n)
 {
-    size_t have = offset < df.size ? df.size - offset : 0;
-    if (have > n)
-        have = n;
-    memset(dst + have, 0xFF, n - have);
-    return have ? w25q_read(offset, dst, have) : FB_OK;
+    while (n && offset < df.size) {
+        uint8_t i = (uint8_t)(df.n_ext - 1);
+        while (df.ext[i].f > offset)
+            i--;
+        uint32_t end = i + 1u < df.n_ext ? df.ext[i + 1].f : df.size;
+        uint32_t a = ring_add(df.ext[i].a, offset - df.ext[i].f);
+        size_t k = n;
+        if (k > end - offset)
+            k = end - offset;
+        if (k > CAP - a)
+            k = CAP - a;
+        int err = w25q_read(a, dst, k);
+        if (err)
+            return err;
+        dst += k;
+        offset += (uint32_t)k;
+        n -= k;
+    }
+    memset(dst, 0xFF, n);
+    return FB_OK;
 }
 
 uint32_t df_size(void)

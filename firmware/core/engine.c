@@ -146,12 +146,30 @@ static int dispatch(const fb_frame_t *f)
 
 static void finish(int err)
 {
-    if (eng.state == ENG_DATAFILE)
+    if (eng.state == ENG_DATAFILE) {
         publish_file();
+        mb_set_erasing(df_background_pending());
+    }
     if (err)
         mb_set_error(fb_err_to_bits(err));
     eng.state = ENG_IDLE;
     mb_pop();
+}
+
+/* Erase what a CLEAR freed while no command waits. */
+static bool background(void)
+{
+    if (!eng.flash_ok || !df_background_pending()) {
+        mb_set_erasing(false);
+        return false;
+    }
+    mb_set_erasing(true);
+    int ret = df_background();
+    if (ret != FB_OK && ret != FB_EAGAIN)
+        mb_set_error(fb_err_to_bits(ret)); /* the host learns of it at its next ERROR read */
+    if (ret != FB_EAGAIN)
+        mb_set_erasing(df_background_pending());
+    return ret == FB_EAGAIN && !df_long_wait();
 }
 
 bool fb_core_poll(void)
@@ -171,8 +189,10 @@ bool fb_core_poll(void)
         break;
     default: {
         const fb_frame_t *f = mb_peek();
-        if (!f)
-            return false;
+        /* A command waits for a background erase step already on the device, and
+         * nothing else: between steps the command goes first. */
+        if (!f || (eng.flash_ok && df_background_busy()))
+            return background();
         ret = dispatch(f);
         if (ret == FB_EAGAIN && eng.state == ENG_IDLE)
             return false; /* response buffer still being sent: retry on the next event */

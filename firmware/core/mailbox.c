@@ -12,6 +12,7 @@ static struct {
     volatile uint8_t head; /* written by the interrupt only */
     volatile uint8_t tail; /* written by the main loop only */
     volatile uint8_t error;
+    volatile bool erasing;
     uint8_t filename[FB_FILENAME_LEN];
     volatile uint32_t file_size;
     uint8_t response[2][FB_RESPONSE_LEN];
@@ -69,6 +70,13 @@ void mb_publish_file_size(uint32_t size)
 {
     uint32_t s = hal_irq_save();
     mb.file_size = size;
+    hal_irq_restore(s);
+}
+
+void mb_set_erasing(bool on)
+{
+    uint32_t s = hal_irq_save();
+    mb.erasing = on;
     hal_irq_restore(s);
 }
 
@@ -130,6 +138,8 @@ uint8_t mb_isr_status(void)
         st |= FB_STATUS_ERROR;
     if (mb.ready)
         st |= FB_STATUS_READY;
+    if (mb.erasing)
+        st |= FB_STATUS_ERASING;
     return st;
 }
 

@@ -45,6 +45,8 @@ void mb_pop(void);
 void mb_set_error(uint8_t bits);
 void mb_publish_filename(const uint8_t name[FB_FILENAME_LEN]);
 void mb_publish_file_size(uint32_t size);
+/* Background erasing in progress (STATUS ERASING). */
+void mb_set_erasing(bool on);
 /* Buffer to prepare the next response in, or NULL while the interrupt is still sending
  * from it (try again on a later pass). */
 uint8_t *mb_response_back(void);

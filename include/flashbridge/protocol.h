@@ -61,6 +61,7 @@
 #define FB_STATUS_BUSY        0x80u /* a command is queued or executing */
 #define FB_STATUS_ERROR       0x40u /* the ERROR register is non-zero */
 #define FB_STATUS_READY       0x20u /* a prepared response waits to be read */
+#define FB_STATUS_ERASING     0x10u /* erasing what a CLEAR freed, in the background */
 #define FB_STATUS_QUEUE_MASK  0x0Fu /* free command-queue slots (0..15) */
 
 /* ---- ERROR register bits ----

@@ -49,6 +49,7 @@ CONFIG_ERASED = const(0xFF)
 STATUS_BUSY = const(0x80)
 STATUS_ERROR = const(0x40)  # ext
 STATUS_READY = const(0x20)  # ext
+STATUS_ERASING = const(0x10)  # ext: erasing what a CLEAR freed, in the background
 STATUS_QUEUE_MASK = const(0x0F)  # ext: free command slots
 
 # ---- ERROR register bits (sticky until ERROR is read) ----

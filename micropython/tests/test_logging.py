@@ -43,15 +43,11 @@ def test_session_at_datasheet_worst_case_timing(sim_factory, bus_khz):
     sim = sim_factory("--timing", "max", "--bus-khz", bus_khz)
     _, bus_hz = sim.link.hello()
     assert bus_hz == int(bus_khz) * 1000
-    # Second session over the first one's data: every 4 KiB sector it enters must be
-    # erased (400 ms at worst), and 300 size records force metadata compactions.
-    t0 = sim.now_ms()
+    # Second session over the first one's data: the clear leaves the old sectors to the
+    # background eraser (blocks of up to 2 s at worst), and 300 size records force
+    # metadata compactions (400 ms sector erases at worst).
     _session(sim, 300)
-    first = sim.now_ms() - t0
-    t0 = sim.now_ms()
     _session(sim, 300)
-    second = sim.now_ms() - t0
-    assert second > first + 2 * 400  # the sector erases really happened
     cfg = SteamiConfig(DaplinkBridge(sim.i2c()))
     cfg.board_name = "worst-case"
     cfg.set_magnetometer_calibration(1, 2, 3, 4, 5, 6)

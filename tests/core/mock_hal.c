@@ -162,6 +162,8 @@ void mock_boot_fresh(void)
     assert_non_null(mock_w25);
     assert_non_null(mock_f1);
     mock_reboot();
+    /* A chip never formatted may hold anything: the firmware checks all of it first. */
+    mock_run_background();
 }
 
 void mock_reboot(void)
@@ -169,6 +171,16 @@ void mock_reboot(void)
     f1m_reset(mock_f1);
     fb_core_init();
     mock_run(50);
+}
+
+void mock_run_background(void)
+{
+    for (int i = 0; i < 20000000; i++) {
+        if (!(mock_status() & (FB_STATUS_BUSY | FB_STATUS_ERASING)))
+            return;
+        mock_run(1);
+    }
+    fail_msg("background work never finished");
 }
 
 void mock_teardown(void)

@@ -31,6 +31,8 @@ void mock_teardown(void);
 /* Run the main loop until the command queue is empty (bounded; fails the test if it
  * never empties). */
 void mock_run_idle(void);
+/* Run the main loop until no command is queued and no background erase is pending. */
+void mock_run_background(void);
 /* Run n main-loop passes. */
 void mock_run(int passes);
 

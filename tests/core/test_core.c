@@ -453,22 +453,53 @@ static void torn_metadata_record_is_ignored(void **state)
     assert_int_equal(file_size(), 20);
 }
 
-static void append_over_leftovers_of_an_interrupted_write_is_refused(void **state)
+static void data_written_on_a_new_chip_survives_reboot_and_background_erase(void **state)
 {
     (void)state;
-    uint8_t d[10];
+    /* A new chip counts as dirty everywhere; blank blocks pass without a record. After a
+     * reboot the eraser must still keep off the file. */
+    uint8_t name[12] = {FB_CMD_SET_FILENAME, 'K', 'E', 'E', 'P', ' ', ' ', ' ', ' ', 'D', 'A', 'T'};
+    mock_teardown();
+    mock_w25 = w25m_create(NULL, W25M_TIMING_TYPICAL, NULL);
+    mock_f1 = f1m_create(NULL, 65536u, F1M_TIMING_TYPICAL, NULL);
+    mock_reboot();
+    mock_write(name, sizeof name);
+    mock_run_idle();
+    uint8_t d[30];
+    fill_pattern(d, sizeof d, 11);
+    append(d, sizeof d);
+    mock_reboot();
+    mock_run_background();
+    assert_int_equal(file_size(), 30);
+    uint8_t out[256];
+    read_sector(0, out);
+    assert_memory_equal(out, d, 30);
+}
+
+static void append_skips_leftovers_of_an_interrupted_write(void **state)
+{
+    (void)state;
+    uint8_t d[10], e[300];
     memset(d, 0x33, sizeof d);
+    fill_pattern(e, sizeof e, 5);
     append(d, sizeof d);
     /* Bytes a cut left past the committed size: programming over them would AND them
-     * into the new data. */
+     * into the new data, so the file continues in a new extent at the next page. */
     uint8_t junk[3] = {0x00, 0x12, 0x00};
     mock_flash_program(12, junk, sizeof junk);
-    snapshot();
-    send_write_data(d, 10);
-    mock_run_idle();
-    assert_int_equal(mock_error(), FB_ERR_FLASH | FB_ERR_FAILED);
-    assert_int_equal(file_size(), 10);
-    assert_flash_unchanged();
+    append(e, sizeof e);
+    assert_int_equal(file_size(), 310);
+    mock_reboot();
+    assert_int_equal(file_size(), 310);
+    uint8_t out[256];
+    read_sector(0, out);
+    assert_memory_equal(out, d, 10);
+    assert_memory_equal(&out[10], e, 246);
+    read_sector(1, out);
+    assert_memory_equal(out, &e[246], 54);
+    assert_int_equal(out[54], 0xFF);
+    assert_int_equal(w25m_array(mock_w25)[10], 0xFF); /* the gap stays unprogrammed */
+    assert_int_equal(w25m_array(mock_w25)[256], e[0]); /* the new extent: next page */
 }
 
 static void append_past_capacity_is_file_full(void **state)
@@ -598,7 +629,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(clear_then_append_rewrites_from_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(metadata_compaction_keeps_name_and_size, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_metadata_record_is_ignored, setup, teardown),
-        cmocka_unit_test_setup_teardown(append_over_leftovers_of_an_interrupted_write_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(data_written_on_a_new_chip_survives_reboot_and_background_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_skips_leftovers_of_an_interrupted_write, setup, teardown),
         cmocka_unit_test_setup_teardown(append_past_capacity_is_file_full, setup, teardown),
         cmocka_unit_test_setup_teardown(spi_failure_reports_flash_error, setup, teardown),
         cmocka_unit_test_setup_teardown(config_write_read_and_persist, setup, teardown),

@@ -1,7 +1,14 @@
 /*
- * Config zone, first version: two copies (A/B), each = data page + header page.
- * Header (16 bytes at the start of the header page): "FBC1", sequence (u32 BE),
- * CRC-16 of the 1024 data bytes, CRC-16 of header bytes 0..9 (both BE), 4 x 0xFF.
+ * Config zone journal. Bank layout (2 KiB = two pages):
+ *   [0, 16)      header: "FBJ1", sequence (u32 BE), CRC-16 of the snapshot,
+ *                CRC-16 of header bytes 0..9, 4 x 0xFF
+ *   [16, 1040)   snapshot of the zone
+ *   [1040, 2048) journal: records, half-word aligned
+ * Record: type ('W' write, 'C' clear), len, offset (u16 BE), len data bytes padded with
+ * 0xFF to even, CRC-16 (BE) of everything before it.
+ * Mount picks the valid bank (header CRC and snapshot CRC match) with the newest
+ * sequence; its journal ends at the first erased half-word. A record that does not check
+ * (torn by a cut) ends the journal too, and forces a compaction before the next record.
  */
 #include "cfgstore.h"
 
@@ -12,127 +19,307 @@
 #include "flashbridge/protocol.h"
 #include "hal.h"
 
+#define BANK_SIZE 2048u
 #define HDR_SIZE 16u
-#define MAGIC "FBC1"
-#define PROGRAM_CHUNK 256u
+#define SNAP_OFF HDR_SIZE
+#define JOURNAL_OFF (SNAP_OFF + FB_CONFIG_SIZE)
+#define MAGIC "FBJ1"
+#define REC_HDR 4u
+#define REC_MAX (REC_HDR + FB_WRITE_CONFIG_MAX + 2u)
+#define CHUNK 256u
 
-enum step { ST_IDLE, ST_ERASE_HEADER, ST_ERASE_DATA, ST_PROGRAM_DATA, ST_PROGRAM_HEADER };
+enum { REC_WRITE = 'W', REC_CLEAR = 'C' };
+
+enum step {
+    ST_IDLE,
+    ST_RECORD,        /* program the pending record in the active journal */
+    ST_ERASE_HEADER,  /* compaction into the other bank ... */
+    ST_ERASE_REST,
+    ST_SNAPSHOT,
+    ST_HEADER,        /* ... its commit point */
+};
 
 static struct {
-    uint8_t zone[FB_CONFIG_SIZE]; /* RAM mirror */
-    int8_t current;               /* copy holding the zone, -1 = none (all 0xFF) */
+    int8_t active;     /* bank holding the zone, -1 = none (zone all 0xFF) */
     uint32_t seq;
+    uint16_t jend;     /* end of the active journal (bank offset) */
+    bool torn;         /* the journal ends in a torn record: compact before appending */
     enum step step;
-    uint16_t programmed;          /* data bytes programmed in this store */
+    uint16_t done;     /* snapshot bytes programmed in this compaction */
+    uint16_t snap_crc;
+    bool from_stage;   /* compaction source: the transaction's staged zone */
+    uint8_t rec[REC_MAX];
+    uint8_t rec_len;   /* 0 = no pending record */
+    bool txn;
+    uint32_t erases;
 } cfg;
 
-static uint32_t copy_base(int copy)
+/* The zone a transaction builds, committed as one compaction. */
+static uint8_t stage[FB_CONFIG_SIZE];
+
+static uint32_t bank_base(int b)
 {
-    /* Each copy takes two pages; the port guarantees the region holds four. */
-    return hal_iflash_region_base() + (uint32_t)copy * 2u * hal_iflash_page_size();
+    return hal_iflash_region_base() + (uint32_t)b * BANK_SIZE;
 }
 
-static uint32_t header_addr(int copy)
+static uint16_t get16(const uint8_t *p)
 {
-    return copy_base(copy) + hal_iflash_page_size();
+    return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static void header_build(uint8_t h[HDR_SIZE], uint32_t seq, uint16_t data_crc)
+static void put16(uint8_t *p, uint16_t v)
 {
-    memcpy(h, MAGIC, 4);
-    h[4] = (uint8_t)(seq >> 24);
-    h[5] = (uint8_t)(seq >> 16);
-    h[6] = (uint8_t)(seq >> 8);
-    h[7] = (uint8_t)seq;
-    h[8] = (uint8_t)(data_crc >> 8);
-    h[9] = (uint8_t)data_crc;
-    uint16_t crc = fb_crc16(FB_CRC16_INIT, h, 10);
-    h[10] = (uint8_t)(crc >> 8);
-    h[11] = (uint8_t)crc;
-    memset(&h[12], 0xFF, 4);
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
 }
 
-/* Copy c is valid if its header checks and its data matches the header's CRC; the
- * data is then left in cfg.zone. */
-static bool load_copy(int c, uint32_t *seq)
+static uint8_t rec_size(uint8_t len)
+{
+    return (uint8_t)(REC_HDR + len + (len & 1u) + 2u);
+}
+
+/* Build a record in cfg.rec. */
+static void rec_build(uint8_t type, uint16_t off, const uint8_t *data, uint8_t len)
+{
+    uint8_t *r = cfg.rec;
+    r[0] = type;
+    r[1] = len;
+    put16(&r[2], off);
+    memcpy(&r[REC_HDR], data, len);
+    if (len & 1u)
+        r[REC_HDR + len] = 0xFF;
+    uint8_t body = (uint8_t)(REC_HDR + len + (len & 1u));
+    put16(&r[body], fb_crc16(FB_CRC16_INIT, r, body));
+    cfg.rec_len = rec_size(len);
+}
+
+/* Overlay a record's effect on the window [off, off + n) of the zone held in dst. */
+static void rec_overlay(const uint8_t *r, uint16_t off, uint8_t *dst, size_t n)
+{
+    if (r[0] == REC_CLEAR) {
+        memset(dst, FB_CONFIG_ERASED, n);
+        return;
+    }
+    uint16_t ro = get16(&r[2]);
+    for (uint8_t i = 0; i < r[1]; i++) {
+        uint32_t z = (uint32_t)ro + i;
+        if (z >= off && z < (uint32_t)off + n)
+            dst[z - off] = r[REC_HDR + i];
+    }
+}
+
+/* Read the record at bank offset pos of bank b into r; its size, or 0 at the end of the
+ * journal (erased) and -1 for a record that does not check. */
+static int rec_load(int b, uint16_t pos, uint8_t r[REC_MAX])
+{
+    if (pos + REC_HDR + 2u > BANK_SIZE)
+        return 0;
+    hal_iflash_read(bank_base(b) + pos, r, 2);
+    if (r[0] == 0xFF && r[1] == 0xFF)
+        return 0;
+    if ((r[0] != REC_WRITE && r[0] != REC_CLEAR) || r[1] > FB_WRITE_CONFIG_MAX)
+        return -1;
+    uint8_t size = rec_size(r[1]);
+    if (pos + size > BANK_SIZE)
+        return -1;
+    hal_iflash_read(bank_base(b) + pos, r, size);
+    uint8_t body = (uint8_t)(size - 2u);
+    if (get16(&r[body]) != fb_crc16(FB_CRC16_INIT, r, body))
+        return -1;
+    if (r[0] == REC_WRITE && (uint32_t)get16(&r[2]) + r[1] > FB_CONFIG_SIZE)
+        return -1;
+    return size;
+}
+
+/* The stored zone, window [off, off + n): snapshot, then the journal in order, then the
+ * pending record (a compaction folds it in). */
+static void zone_window(uint16_t off, uint8_t *dst, size_t n, bool with_pending)
+{
+    if (cfg.active < 0) {
+        memset(dst, FB_CONFIG_ERASED, n);
+    } else {
+        hal_iflash_read(bank_base(cfg.active) + SNAP_OFF + off, dst, n);
+        uint8_t r[REC_MAX];
+        for (uint16_t pos = JOURNAL_OFF; pos < cfg.jend;) {
+            int size = rec_load(cfg.active, pos, r);
+            if (size <= 0)
+                break;
+            rec_overlay(r, off, dst, n);
+            pos = (uint16_t)(pos + size);
+        }
+    }
+    if (with_pending && cfg.rec_len)
+        rec_overlay(cfg.rec, off, dst, n);
+}
+
+static bool header_ok(int b, uint32_t *seq, uint16_t *snap_crc)
 {
     uint8_t h[HDR_SIZE];
-    hal_iflash_read(header_addr(c), h, sizeof h);
-    uint16_t hcrc = fb_crc16(FB_CRC16_INIT, h, 10);
-    if (memcmp(h, MAGIC, 4) != 0 || h[10] != (uint8_t)(hcrc >> 8) || h[11] != (uint8_t)hcrc)
-        return false;
-    hal_iflash_read(copy_base(c), cfg.zone, FB_CONFIG_SIZE);
-    uint16_t dcrc = fb_crc16(FB_CRC16_INIT, cfg.zone, FB_CONFIG_SIZE);
-    if (h[8] != (uint8_t)(dcrc >> 8) || h[9] != (uint8_t)dcrc)
+    hal_iflash_read(bank_base(b), h, sizeof h);
+    if (memcmp(h, MAGIC, 4) != 0 || get16(&h[10]) != fb_crc16(FB_CRC16_INIT, h, 10))
         return false;
     *seq = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
-    return true;
+    *snap_crc = get16(&h[8]);
+    uint16_t crc = FB_CRC16_INIT;
+    uint8_t buf[64];
+    for (uint16_t i = 0; i < FB_CONFIG_SIZE; i = (uint16_t)(i + sizeof buf)) {
+        hal_iflash_read(bank_base(b) + SNAP_OFF + i, buf, sizeof buf);
+        crc = fb_crc16(crc, buf, sizeof buf);
+    }
+    return crc == *snap_crc;
 }
 
 void cfg_mount(void)
 {
     uint32_t seq[2];
-    bool ok0 = load_copy(0, &seq[0]);
-    bool ok1 = load_copy(1, &seq[1]);
-    cfg.step = ST_IDLE;
-    cfg.current = -1;
-    cfg.seq = 0;
+    uint16_t crc[2];
+    bool ok0 = header_ok(0, &seq[0], &crc[0]);
+    bool ok1 = header_ok(1, &seq[1], &crc[1]);
+    uint32_t erases = cfg.erases;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.erases = erases;
+    cfg.active = -1;
     if (ok0 && (!ok1 || (int32_t)(seq[0] - seq[1]) > 0))
-        cfg.current = 0;
+        cfg.active = 0;
     else if (ok1)
-        cfg.current = 1;
-    if (cfg.current < 0) {
-        memset(cfg.zone, FB_CONFIG_ERASED, FB_CONFIG_SIZE);
+        cfg.active = 1;
+    if (cfg.active < 0)
         return;
+    cfg.seq = seq[cfg.active];
+    uint8_t r[REC_MAX];
+    uint16_t pos = JOURNAL_OFF;
+    for (;;) {
+        int size = rec_load(cfg.active, pos, r);
+        if (size == 0)
+            break;
+        if (size < 0) {
+            cfg.torn = true; /* its length cannot be trusted: nothing goes after it */
+            break;
+        }
+        pos = (uint16_t)(pos + size);
     }
-    cfg.seq = seq[cfg.current];
-    (void)load_copy(cfg.current, &seq[cfg.current]); /* zone may hold the other copy */
+    cfg.jend = pos;
 }
 
-static int store_start(void)
+static int store(void)
 {
     FB_ASSERT(cfg.step == ST_IDLE);
-    cfg.step = ST_ERASE_HEADER;
-    cfg.programmed = 0;
+    if (cfg.active >= 0 && !cfg.torn && !cfg.from_stage &&
+        cfg.jend + cfg.rec_len <= BANK_SIZE)
+        cfg.step = ST_RECORD;
+    else
+        cfg.step = ST_ERASE_HEADER;
+    cfg.done = 0;
     return FB_EAGAIN;
 }
 
 int cfg_write_start(uint16_t off, const uint8_t *data, size_t n)
 {
-    if (off > FB_CONFIG_SIZE || n > FB_CONFIG_SIZE - off)
+    if (off > FB_CONFIG_SIZE || n > FB_CONFIG_SIZE - off || n > FB_WRITE_CONFIG_MAX)
         return FB_EINVAL;
-    memcpy(&cfg.zone[off], data, n);
-    return store_start();
+    if (cfg.txn) {
+        memcpy(&stage[off], data, n);
+        return FB_OK;
+    }
+    if (n == 0)
+        return FB_OK;
+    rec_build(REC_WRITE, off, data, (uint8_t)n);
+    return store();
 }
 
 int cfg_clear_start(void)
 {
-    memset(cfg.zone, FB_CONFIG_ERASED, FB_CONFIG_SIZE);
-    return store_start();
+    if (cfg.txn) {
+        memset(stage, FB_CONFIG_ERASED, sizeof stage);
+        return FB_OK;
+    }
+    rec_build(REC_CLEAR, 0, NULL, 0);
+    return store();
+}
+
+int cfg_begin(void)
+{
+    zone_window(0, stage, sizeof stage, false);
+    cfg.txn = true;
+    return FB_OK;
+}
+
+int cfg_commit_start(void)
+{
+    if (!cfg.txn)
+        return FB_EINVAL;
+    cfg.from_stage = true;
+    cfg.rec_len = 0;
+    return store();
+}
+
+void cfg_abort(void)
+{
+    cfg.txn = false;
+}
+
+bool cfg_in_transaction(void)
+{
+    return cfg.txn;
 }
 
 static int step(int target)
 {
+    uint8_t buf[CHUNK];
+    int err;
     switch (cfg.step) {
-    case ST_ERASE_HEADER:
-        /* Header first: from here on the target copy cannot be mistaken for valid. */
-        cfg.step = ST_ERASE_DATA;
-        return hal_iflash_erase_page(header_addr(target));
-    case ST_ERASE_DATA:
-        cfg.step = ST_PROGRAM_DATA;
-        return hal_iflash_erase_page(copy_base(target));
-    case ST_PROGRAM_DATA: {
-        uint32_t at = cfg.programmed;
-        cfg.programmed = (uint16_t)(cfg.programmed + PROGRAM_CHUNK);
-        if (cfg.programmed >= FB_CONFIG_SIZE)
-            cfg.step = ST_PROGRAM_HEADER;
-        return hal_iflash_program(copy_base(target) + at, &cfg.zone[at], PROGRAM_CHUNK);
-    }
-    default: { /* ST_PROGRAM_HEADER: the commit point */
-        uint8_t h[HDR_SIZE];
-        header_build(h, cfg.seq + 1u, fb_crc16(FB_CRC16_INIT, cfg.zone, FB_CONFIG_SIZE));
+    case ST_RECORD:
         cfg.step = ST_IDLE;
-        return hal_iflash_program(header_addr(target), h, HDR_SIZE);
+        err = hal_iflash_program(bank_base(cfg.active) + cfg.jend, cfg.rec, cfg.rec_len);
+        if (!err) {
+            cfg.jend = (uint16_t)(cfg.jend + cfg.rec_len);
+            cfg.rec_len = 0;
+        }
+        return err;
+    case ST_ERASE_HEADER:
+        /* The header's page first: from here on this bank cannot pass for valid. */
+        cfg.step = ST_ERASE_REST;
+        cfg.erases++;
+        return hal_iflash_erase_page(bank_base(target));
+    case ST_ERASE_REST:
+        cfg.step = ST_SNAPSHOT;
+        cfg.snap_crc = FB_CRC16_INIT;
+        cfg.erases++;
+        return hal_iflash_erase_page(bank_base(target) + hal_iflash_page_size());
+    case ST_SNAPSHOT:
+        if (cfg.from_stage)
+            memcpy(buf, &stage[cfg.done], CHUNK);
+        else
+            zone_window(cfg.done, buf, CHUNK, true);
+        cfg.snap_crc = fb_crc16(cfg.snap_crc, buf, CHUNK);
+        err = hal_iflash_program(bank_base(target) + SNAP_OFF + cfg.done, buf, CHUNK);
+        cfg.done = (uint16_t)(cfg.done + CHUNK);
+        if (cfg.done >= FB_CONFIG_SIZE)
+            cfg.step = ST_HEADER;
+        return err;
+    default: { /* ST_HEADER: the commit point */
+        uint8_t h[HDR_SIZE];
+        uint32_t seq = cfg.seq + 1u;
+        memcpy(h, MAGIC, 4);
+        h[4] = (uint8_t)(seq >> 24);
+        h[5] = (uint8_t)(seq >> 16);
+        h[6] = (uint8_t)(seq >> 8);
+        h[7] = (uint8_t)seq;
+        put16(&h[8], cfg.snap_crc);
+        put16(&h[10], fb_crc16(FB_CRC16_INIT, h, 10));
+        memset(&h[12], 0xFF, 4);
+        cfg.step = ST_IDLE;
+        err = hal_iflash_program(bank_base(target), h, HDR_SIZE);
+        if (!err) {
+            cfg.active = (int8_t)target;
+            cfg.seq = seq;
+            cfg.jend = JOURNAL_OFF;
+            cfg.torn = false;
+            cfg.rec_len = 0;
+            cfg.from_stage = false;
+            cfg.txn = false;
+        }
+        return err;
     }
     }
 }
@@ -141,18 +328,12 @@ int cfg_poll(void)
 {
     if (cfg.step == ST_IDLE)
         return FB_OK;
-    int target = cfg.current == 0 ? 1 : 0;
-    bool last = cfg.step == ST_PROGRAM_HEADER;
-    int err = step(target);
+    int err = step(cfg.active == 0 ? 1 : 0);
     if (err) {
-        cfg_mount(); /* the mirror goes back to what is stored */
+        cfg_mount(); /* back to what the flash holds (a failed commit ends its transaction) */
         return err;
     }
-    if (!last)
-        return FB_EAGAIN;
-    cfg.current = (int8_t)target;
-    cfg.seq++;
-    return FB_OK;
+    return cfg.step == ST_IDLE ? FB_OK : FB_EAGAIN;
 }
 
 void cfg_read(uint16_t off, uint8_t *dst, size_t n)
@@ -160,6 +341,12 @@ void cfg_read(uint16_t off, uint8_t *dst, size_t n)
     size_t have = off < FB_CONFIG_SIZE ? FB_CONFIG_SIZE - off : 0;
     if (have > n)
         have = n;
-    memcpy(dst, &cfg.zone[off < FB_CONFIG_SIZE ? off : 0], have);
+    if (have)
+        zone_window(off, dst, have, false);
     memset(dst + have, 0xFF, n - have);
+}
+
+uint32_t cfg_erases(void)
+{
+    return cfg.erases;
 }

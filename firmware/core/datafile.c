@@ -420,9 +420,12 @@ int df_mount(void)
     /* The range to erase always ends where the file starts and never reaches into it.
      * Blank blocks are passed without a record, so the log may say more is dirty than
      * the free space: only the free space can be. */
-    uint32_t free_space = CAP - used();
-    if (df.dirty_len > free_space)
-        df.dirty_len = free_space;
+    uint32_t f = frontier();
+    uint32_t room = used() ? ring_dist(ring_add(f, (W25Q_SECTOR - f % W25Q_SECTOR) % W25Q_SECTOR),
+                                       df.ext[0].a)
+                           : CAP;
+    if (df.dirty_len > room)
+        df.dirty_len = room; /* whole sectors after the file's last one */
     df.dirty_lo = ring_add(df.ext[0].a, CAP - df.dirty_len);
     return FB_OK;
 }

@@ -139,6 +139,18 @@ static int dispatch(const fb_frame_t *f)
             return FB_EINVAL;
         eng.state = ENG_CONFIG;
         return cfg_clear_start();
+    case FB_CMD_CONFIG_BEGIN:
+        return length_is(f, 0) ? cfg_begin() : FB_EINVAL;
+    case FB_CMD_CONFIG_COMMIT:
+        if (!length_is(f, 0))
+            return FB_EINVAL;
+        eng.state = ENG_CONFIG;
+        return cfg_commit_start();
+    case FB_CMD_CONFIG_ABORT:
+        if (!length_is(f, 0))
+            return FB_EINVAL;
+        cfg_abort();
+        return FB_OK;
     default:
         return FB_EUNKNOWN;
     }

@@ -27,9 +27,10 @@
 #define FB_CMD_STATUS       0x80u /* v1 register, 1 byte, see FB_STATUS_* */
 #define FB_CMD_ERROR        0x81u /* v1 register, 1 byte, see FB_ERR_*; read clears */
 #define FB_CMD_FILE_SIZE    0x82u /* ext register, 4 bytes big-endian: data file size */
-/* Codes reserved for extensions in progress (one table, so they never collide):
- * 0x33..0x35 config transaction (durability work), 0x12/0x21/0x83..0x85 streaming
- * extension (capabilities, long frames with CRC and sequence numbers). */
+#define FB_CMD_CONFIG_BEGIN  0x33u /* ext: stage config writes until COMMIT */
+#define FB_CMD_CONFIG_COMMIT 0x34u /* ext: store the staged zone atomically */
+#define FB_CMD_CONFIG_ABORT  0x35u /* ext: drop the staged writes */
+/* Codes reserved for the streaming extension: 0x12/0x21/0x83..0x85. */
 
 /* Parameter bytes after the command byte; a write transfer of any other length is
  * rejected with FB_ERR_BAD_PARAM. Register commands take no parameters. */

@@ -608,6 +608,127 @@ static void config_newest_valid_copy_wins(void **state)
     assert_int_equal(out[0], 0x02);
 }
 
+static uint32_t config_page_erases(void)
+{
+    uint32_t n = 0;
+    for (uint32_t p = 60; p < 64; p++)
+        n += f1m_erase_count(mock_f1, p);
+    return n;
+}
+
+static void config_writes_append_to_the_journal_without_erasing(void **state)
+{
+    (void)state;
+    uint8_t d[28];
+    fill_pattern(d, sizeof d, 1);
+    write_config(0, d, 28); /* the first write formats a bank: 2 erases */
+    uint32_t base = config_page_erases();
+    assert_int_equal(base, 2);
+    for (int i = 1; i < 28; i++) {
+        d[0] = (uint8_t)i;
+        write_config((uint16_t)(i * 28), d, 28);
+    }
+    assert_int_equal(mock_error(), 0);
+    assert_int_equal(config_page_erases(), base); /* 27 more writes, no erase */
+    for (int i = 0; i < 40; i++)
+        write_config(0, d, 28); /* the journal fills: compactions, 2 erases each */
+    assert_true(config_page_erases() > base);
+    assert_true(config_page_erases() <= base + 2 * 2);
+    mock_reboot();
+    uint8_t out[256];
+    read_config(0, out);
+    assert_memory_equal(out, d, 28);
+    read_config(27 * 28, out);
+    assert_int_equal(out[0], 27);
+    assert_memory_equal(&out[1], &d[1], 27);
+}
+
+static void config_transaction_commit_abort_and_rules(void **state)
+{
+    (void)state;
+    uint8_t a[28], b[28], out[256];
+    memset(a, 0xAA, sizeof a);
+    memset(b, 0xBB, sizeof b);
+    write_config(0, a, 28);
+    uint8_t begin = FB_CMD_CONFIG_BEGIN, commit = FB_CMD_CONFIG_COMMIT, abort_ = FB_CMD_CONFIG_ABORT;
+    mock_write(&commit, 1); /* no transaction open */
+    mock_run_idle();
+    assert_int_equal(mock_error(), FB_ERR_BAD_PARAM | FB_ERR_FAILED);
+    mock_write(&begin, 1);
+    mock_run_idle();
+    write_config(0, b, 28);
+    uint8_t clr = FB_CMD_CLEAR_CONFIG;
+    mock_write(&clr, 1);
+    mock_run_idle();
+    write_config(100, b, 28);
+    read_config(0, out); /* nothing visible before the commit */
+    assert_memory_equal(out, a, 28);
+    mock_write(&abort_, 1);
+    mock_run_idle();
+    read_config(0, out);
+    assert_memory_equal(out, a, 28);
+    /* A whole 1 KiB replaced in one transaction. */
+    mock_write(&begin, 1);
+    mock_run_idle();
+    for (uint16_t off = 0; off < 1024; off = (uint16_t)(off + 28)) {
+        uint8_t n = off + 28 <= 1024 ? 28 : (uint8_t)(1024 - off);
+        write_config(off, b, n);
+    }
+    mock_write(&commit, 1);
+    mock_run_idle();
+    assert_int_equal(mock_error(), 0);
+    mock_reboot();
+    for (uint16_t off = 0; off < 1024; off = (uint16_t)(off + 256)) {
+        read_config(off, out);
+        for (int i = 0; i < 256; i++)
+            assert_int_equal(out[i], 0xBB);
+    }
+}
+
+static void config_reboot_mid_transaction_keeps_the_old_zone(void **state)
+{
+    (void)state;
+    uint8_t a[28], b[28], out[256];
+    memset(a, 0x11, sizeof a);
+    memset(b, 0x22, sizeof b);
+    write_config(0, a, 28);
+    uint8_t begin = FB_CMD_CONFIG_BEGIN;
+    mock_write(&begin, 1);
+    mock_run_idle();
+    write_config(0, b, 28);
+    mock_reboot();
+    read_config(0, out);
+    assert_memory_equal(out, a, 28);
+}
+
+static void config_torn_record_is_ignored_and_next_write_compacts(void **state)
+{
+    (void)state;
+    uint8_t a[28], b[28], out[256];
+    memset(a, 0x31, sizeof a);
+    memset(b, 0x32, sizeof b);
+    write_config(0, a, 28);
+    /* Half a record at the end of the journal, as a cut leaves it. */
+    const uint8_t *arr = f1m_array(mock_f1);
+    uint32_t bank = arr[60 * 1024] == 'F' ? 60u * 1024u : 62u * 1024u;
+    uint32_t end = bank + 1040;
+    while (arr[end] != 0xFF || arr[end + 1] != 0xFF)
+        end += 2;
+    f1m_write_key(mock_f1, 0x45670123u);
+    f1m_write_key(mock_f1, 0xCDEF89ABu);
+    assert_int_equal(f1m_program(mock_f1, end, 0x1C57, mock_now_ns), 0); /* 'W', len 28 */
+    mock_now_ns = f1m_busy_until(mock_f1);
+    f1m_lock(mock_f1);
+    mock_reboot();
+    read_config(0, out);
+    assert_memory_equal(out, a, 28);
+    write_config(0, b, 28);
+    assert_int_equal(mock_error(), 0);
+    mock_reboot();
+    read_config(0, out);
+    assert_memory_equal(out, b, 28);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +758,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(config_clear_persists, setup, teardown),
         cmocka_unit_test_setup_teardown(config_store_failure_keeps_previous_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(config_newest_valid_copy_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(config_writes_append_to_the_journal_without_erasing, setup, teardown),
+        cmocka_unit_test_setup_teardown(config_transaction_commit_abort_and_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(config_reboot_mid_transaction_keeps_the_old_zone, setup, teardown),
+        cmocka_unit_test_setup_teardown(config_torn_record_is_ignored_and_next_write_compacts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,6 +207,12 @@ void f1m_wipe(f1m_t *m)
     f1m_reset(m);
 }
 
+void f1m_load(f1m_t *m, const uint8_t *image)
+{
+    memcpy(m->img.data, image, m->size);
+    f1m_reset(m);
+}
+
 void f1m_power_off(f1m_t *m, uint64_t now_ns)
 {
     if (busy_at(m, now_ns))

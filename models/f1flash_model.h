@@ -55,6 +55,8 @@ void f1m_reset(f1m_t *m);
 /* Test fixture, not a device function: back to a new part, instantly (array erased,
  * counters zero, reset state). */
 void f1m_wipe(f1m_t *m);
+/* Test fixture: put a saved array (f1m_size() bytes) back, instantly, in reset state. */
+void f1m_load(f1m_t *m, const uint8_t *image);
 /* Power removed at now_ns without the powercut controller: an operation still running
  * is left half done as by a cut (no step counted); every operation returns F1M_EDEAD
  * until f1m_reset(). */

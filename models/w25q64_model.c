@@ -643,6 +643,14 @@ void w25m_wipe(w25m_t *m)
     w25m_power_on(m);
 }
 
+void w25m_load(w25m_t *m, const uint8_t *image)
+{
+    for (uint32_t a = 0; a < W25M_SIZE; a += W25M_SECTOR)
+        if (memcmp(m->img.data + a, image + a, W25M_SECTOR) != 0)
+            memcpy(m->img.data + a, image + a, W25M_SECTOR);
+    w25m_power_on(m);
+}
+
 const uint8_t *w25m_array(const w25m_t *m)
 {
     return m->img.data;

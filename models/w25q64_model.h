@@ -81,6 +81,9 @@ const uint8_t *w25m_array(const w25m_t *m);
 /* Back to a new device, instantly: array erased, status registers and counters at their
  * factory values, powered on. A test fixture (the fuzzer starts every input from it). */
 void w25m_wipe(w25m_t *m);
+/* Put a saved array back (W25M_SIZE bytes, e.g. a copy of w25m_array()), instantly, and
+ * power on. A test fixture: runs that restart from the same image many times. */
+void w25m_load(w25m_t *m, const uint8_t *image);
 uint32_t w25m_erase_count(const w25m_t *m, uint32_t sector);
 uint64_t w25m_total_erases(const w25m_t *m);
 uint64_t w25m_total_programs(const w25m_t *m);

@@ -391,6 +391,31 @@ void board_factory_reset(void)
     run_boot();
 }
 
+const uint8_t *board_flash_array(size_t *len)
+{
+    *len = W25M_SIZE;
+    return w25m_array(B.flash);
+}
+
+const uint8_t *board_config_array(size_t *len)
+{
+    *len = f1m_size(B.iflash);
+    return f1m_array(B.iflash);
+}
+
+void board_load_images(const uint8_t *flash, const uint8_t *config)
+{
+    FB_ASSERT(B.open && !B.in_main);
+    if (B.powered)
+        power_lost(B.now);
+    if (B.pc && B.pc->dead)
+        powercut_restore(B.pc);
+    w25m_load(B.flash, flash);
+    f1m_load(B.iflash, config);
+    boot(B.now);
+    run_boot();
+}
+
 bool board_power_dead(void)
 {
     return !B.powered || (B.pc && B.pc->dead);

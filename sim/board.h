@@ -70,6 +70,11 @@ void board_power_cycle(uint64_t off_ns);
 /* Test fixture: power off, both flash devices back to new (erased), power on and boot.
  * Lets a fuzzer start every input from the same state without re-creating the board. */
 void board_factory_reset(void);
+/* Test fixtures: the two flash arrays as they are now, and power off, put saved copies
+ * back, power on and boot (restarting many runs from one image). */
+const uint8_t *board_flash_array(size_t *len);
+const uint8_t *board_config_array(size_t *len);
+void board_load_images(const uint8_t *flash, const uint8_t *config);
 /* True once a power cut armed in the powercut controller has happened (until the next
  * board_power_cycle()). */
 bool board_power_dead(void);

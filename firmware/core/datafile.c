@@ -297,10 +297,13 @@ static uint32_t erase_block_size(void)
     return W25Q_SECTOR;
 }
 
-static void er_advance(uint32_t n)
+/* The block at dirty_lo is erased: say so in the log. */
+static int er_record(void)
 {
-    df.dirty_lo = ring_add(df.dirty_lo, n);
-    df.dirty_len = n >= df.dirty_len ? 0 : df.dirty_len - n;
+    rec_build(df.rec, REC_ERASED, ring_add(df.dirty_lo, df.er_size),
+              df.er_size >= df.dirty_len ? 0 : df.dirty_len - df.er_size, 0);
+    df.er = ER_RECORD;
+    return rs_start();
 }
 
 /* One eraser step: FB_EAGAIN while the current block is in progress, 0 once a block is
@@ -335,18 +338,12 @@ static int er_poll(void)
         df.er_check += W25Q_PAGE;
         if (df.er_check < df.er_size)
             return FB_EAGAIN;
-        /* Blank already: no record needed, a reboot would only check it again. */
-        er_advance(df.er_size);
-        df.er = ER_IDLE;
-        return FB_OK;
+        /* Blank already: not erased (wear, and time on a new chip), but recorded like an
+         * erase so that a reboot does not check it again. */
+        return er_record();
     case ER_ERASE_WAIT:
         err = w25q_poll();
-        if (err)
-            return err;
-        rec_build(df.rec, REC_ERASED, ring_add(df.dirty_lo, df.er_size),
-                  df.er_size >= df.dirty_len ? 0 : df.dirty_len - df.er_size, 0);
-        df.er = ER_RECORD;
-        return rs_start();
+        return err ? err : er_record();
     default: /* ER_RECORD */
         err = rs_poll();
         if (err == FB_OK)
@@ -417,9 +414,8 @@ int df_mount(void)
      * starts past the end of the file: it holds nothing. */
     while (df.n_ext > 1 && df.ext[df.n_ext - 1].f > df.size)
         df.n_ext--;
-    /* The range to erase always ends where the file starts and never reaches into it.
-     * Blank blocks are passed without a record, so the log may say more is dirty than
-     * the free space: only the free space can be. */
+    /* The range to erase always ends where the file starts and never reaches into it:
+     * whatever the log says, only whole free sectors can be dirty. */
     uint32_t f = frontier();
     uint32_t room = used() ? ring_dist(ring_add(f, (W25Q_SECTOR - f % W25Q_SECTOR) % W25Q_SECTOR),
                                        df.ext[0].a)
@@ -493,7 +489,9 @@ static int append_next(void)
         rec_build(df.rec, REC_SIZE_T, df.size + df.len, 0, 0);
         return op_record(false);
     }
-    if (in_dirty(df.pos)) {
+    /* Wait for the eraser where the file meets the range still to erase, and for any
+     * eraser step that holds the device (a record it writes may be compacting). */
+    if (in_dirty(df.pos) || df.er == ER_ERASE_WAIT || df.er == ER_RECORD) {
         df.er_hurry = true;
         int err = er_poll();
         return err == FB_OK ? FB_EAGAIN : err;

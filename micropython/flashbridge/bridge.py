@@ -8,7 +8,9 @@
 #   - no fixed sleeps: STATUS is polled with a back-off that starts at 1 ms and doubles
 #     up to a cap chosen for the operation, bounded by the datasheet worst case;
 #   - every public operation returns with the target idle and its errors collected, so
-#     a failure is raised by the call that caused it, naming the ERROR bits.
+#     a failure is raised by the call that caused it, naming the ERROR bits;
+#   - replace_config() goes through the config transaction (BEGIN, CLEAR, WRITE...,
+#     COMMIT) when the target has one, found once by sending CONFIG_BEGIN.
 try:
     from time import sleep_ms, ticks_diff, ticks_ms
 except ImportError:  # CPython without the MicroPython time functions
@@ -26,6 +28,9 @@ except ImportError:  # CPython without the MicroPython time functions
 
 from .const import (
     CMD_CLEAR_CONFIG,
+    CMD_CONFIG_ABORT,
+    CMD_CONFIG_BEGIN,
+    CMD_CONFIG_COMMIT,
     CMD_ERROR,
     CMD_READ_CONFIG,
     CMD_STATUS,
@@ -33,16 +38,22 @@ from .const import (
     CMD_WRITE_CONFIG,
     CONFIG_ERASED,
     CONFIG_SIZE,
+    ERR_FAILED,
+    ERR_UNKNOWN_CMD,
     FRAME_MAX,
     I2C_ADDR,
     QUEUE_DEPTH,
     RESPONSE_LEN,
     STATUS_BUSY,
+    STATUS_ERASING,
     STATUS_ERROR,
     STATUS_QUEUE_MASK,
     STATUS_READY,
+    WORST_COMMIT_MS,
     WORST_CONFIG_MS,
+    WORST_ERASE_AHEAD_MS,
     WORST_READ_MS,
+    WORST_STAGED_MS,
     WORST_WRITE_DATA_MS,
     WRITE_CONFIG_MAX,
 )
@@ -56,33 +67,42 @@ except ImportError:
 PROTO_V1 = "v1"  # STeaMi firmware: STATUS has BUSY only, no FILE_SIZE
 PROTO_V1_1 = "v1.1"  # flashbridge: queue, READY/ERROR status bits, FILE_SIZE
 
-# What each protocol level offers. The streaming frames (CRC, retries) and the config
-# transaction are future extensions: _probe_extensions() is where they will be found,
-# and the code paths that use them test supports("stream") / supports("config_txn").
+# What each protocol level offers. Extensions beyond it: the config transaction
+# ("config_txn"), found on first use by sending CONFIG_BEGIN (see _txn_begin); the
+# streaming frames (CRC, retries), a future extension that _probe_extensions() is where
+# it will be found.
 _FEATURES = {
     PROTO_V1: (),
     PROTO_V1_1: ("queue", "ready", "status_error", "file_size"),
 }
 
-# Poll back-off caps (ms), one per kind of operation: reads finish within 1 ms, appends
-# typically within 1 ms (400 ms when a sector must be erased), config stores ~90 ms.
+# Poll back-off caps (ms), one per kind of operation: reads and staged config changes
+# finish within 1 ms, appends typically within 1 ms (400 ms when a sector must be
+# erased), config stores ~1 ms (~90 ms when the journal is compacted, as every COMMIT
+# is). While STATUS shows a background erase the cap is at least CAP_ERASE_MS: a command
+# that is still busy after a few polls is most likely waiting behind an erase block.
 CAP_READ_MS = 1
 CAP_DATA_MS = 8
 CAP_CONFIG_MS = 16
 CAP_DEFAULT_MS = 8
+CAP_ERASE_MS = 16
 
 # Slack added to every budget for the bus time of the polls themselves.
 _SLACK_MS = 20
-# Budget when we do not know what the target has queued: a full queue of the slowest
-# command.
-UNKNOWN_BUDGET_MS = QUEUE_DEPTH * WORST_WRITE_DATA_MS * 3 // 2 + _SLACK_MS
-
-_ZEROS = memoryview(bytes(FRAME_MAX))
 
 
 def budget_ms(worst_ms, commands=1):
-    """Time allowed for `commands` commands of worst case `worst_ms` to finish."""
-    return commands * worst_ms * 3 // 2 + _SLACK_MS
+    """Time allowed for `commands` commands of worst case `worst_ms` to finish: their
+    worst cases plus the background erase step the first may wait behind
+    (WORST_ERASE_AHEAD_MS), half as much again as margin, and _SLACK_MS for the polls."""
+    return (WORST_ERASE_AHEAD_MS + commands * worst_ms) * 3 // 2 + _SLACK_MS
+
+
+# Budget when we do not know what the target has queued: a full queue of the slowest
+# command behind an erase step.
+UNKNOWN_BUDGET_MS = budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH)
+
+_ZEROS = memoryview(bytes(FRAME_MAX))
 
 
 class DaplinkBridge(object):
@@ -106,6 +126,7 @@ class DaplinkBridge(object):
         self._smv = memoryview(self._sector)
         self._proto = None  # PROTO_V1 / PROTO_V1_1 once an idle STATUS was seen
         self._ext = None  # extensions found by _probe_extensions(), once
+        self._txn = None  # config transaction: None = not known yet, then True/False
         self._idle = False  # the last STATUS read showed idle and nothing was sent since
         self.last_status = 0
 
@@ -180,15 +201,26 @@ class DaplinkBridge(object):
         return self._proto
 
     def _probe_extensions(self):
-        """Hook for protocol extensions newer than v1.1 (streaming frames, config
-        transaction). None exists yet, so nothing is asked on the bus."""
+        """Hook for protocol extensions newer than v1.1 that can be found without
+        side effects (the future streaming frames). Nothing is asked on the bus yet.
+        The config transaction is found on first use instead (_txn_begin)."""
         return ()
 
     def supports(self, feature):
         """True if the target offers `feature` ("queue", "ready", "status_error",
-        "file_size"; later "stream", "config_txn")."""
+        "file_size", "config_txn"; later "stream").
+
+        The first question about "config_txn" asks the target: CONFIG_BEGIN, then
+        CONFIG_ABORT if it was accepted (nothing stored either way)."""
         proto = self.capabilities()
-        return feature in _FEATURES[proto] or feature in self._ext
+        if feature in _FEATURES[proto] or feature in self._ext:
+            return True
+        if feature == "config_txn":
+            if self._txn is None and self._txn_begin():
+                self._c1[0] = CMD_CONFIG_ABORT
+                self._command("CONFIG_ABORT", self._c1, WORST_STAGED_MS, CAP_READ_MS)
+            return bool(self._txn)
+        return False
 
     # --------------------------------------------------------------------------
     # Waiting and error collection
@@ -207,8 +239,11 @@ class DaplinkBridge(object):
                 if waited >= budget:
                     raise FlashBridgeTimeout(op, waited, st)
                 sleep_ms(min(delay, budget - waited))
-                if delay < cap_ms:
-                    delay = min(delay * 2, cap_ms)
+                cap = cap_ms
+                if st & STATUS_ERASING and cap < CAP_ERASE_MS:
+                    cap = CAP_ERASE_MS  # probably queued behind a background erase block
+                if delay < cap:
+                    delay = min(delay * 2, cap)
                 st = self._status()
                 if self._done(st, slot):
                     break
@@ -361,20 +396,87 @@ class DaplinkBridge(object):
         return bytes(out)
 
     def replace_config(self, data):
-        """Replace the whole config zone with `data`.
+        """Replace the whole config zone with `data` (bytes, or a str as UTF-8).
 
-        Uses the target's config transaction when it has one (atomic: a power cut leaves
-        the old or the new content); otherwise, as today, clear then write, like v1.
+        With the target's config transaction (found once, on the first call): BEGIN,
+        CLEAR_CONFIG, the WRITE_CONFIG frames, COMMIT. The zone changes all at once: a
+        power cut or an error leaves the old content or the new, never a mix. On any
+        failure the transaction is aborted and the error raised. A target without the
+        transaction (STeaMi v1 firmware, flashbridge before it) gets clear then write,
+        as v1 did: a power cut between the two leaves an empty or partial zone.
+        ValueError, before anything is sent, if `data` is larger than the zone.
         """
         if isinstance(data, str):
             data = data.encode()
         if len(data) > CONFIG_SIZE:
             raise ValueError("data exceeds config zone boundary")
-        # The config transaction (a later protocol extension) plugs in here:
-        # if self.supports("config_txn"): return self._config_txn(data)
-        self.clear_config()
-        if len(data):
-            self.write_config(data)
+        if self._txn is False or not self._txn_begin():
+            self.clear_config()
+            if len(data):
+                self.write_config(data)
+            return
+        try:
+            c1 = self._c1
+            c1[0] = CMD_CLEAR_CONFIG
+            self._command("CLEAR_CONFIG", c1, WORST_STAGED_MS, CAP_READ_MS)
+            if len(data):
+                self._stream(
+                    "WRITE_CONFIG", CMD_WRITE_CONFIG, memoryview(data), 0,
+                    WORST_STAGED_MS, CAP_READ_MS,
+                )
+            c1[0] = CMD_CONFIG_COMMIT
+            self._command("CONFIG_COMMIT", c1, WORST_COMMIT_MS, CAP_CONFIG_MS)
+        except BaseException:  # KeyboardInterrupt too: never leave the staging open
+            self._txn_abort()
+            raise
+
+    def _txn_begin(self):
+        """Open a config transaction: True once CONFIG_BEGIN has been accepted, False if
+        the target has no transaction.
+
+        Found once and remembered. A STeaMi v1 target (told apart from its STATUS)
+        predates the extension and is not asked. A flashbridge target without it
+        answers CONFIG_BEGIN with UNKNOWN_CMD, which is taken as the answer (any other
+        error bits read with it belong to an earlier command and are raised). Any other
+        failure aborts what BEGIN may have opened and is raised.
+        """
+        if self._txn is None:
+            proto = self.capabilities()
+            if "config_txn" in self._ext:
+                self._txn = True
+            elif proto == PROTO_V1:
+                self._txn = False
+        if self._txn is False:
+            return False
+        probing = self._txn is None
+        self._c1[0] = CMD_CONFIG_BEGIN
+        try:
+            self._command("CONFIG_BEGIN", self._c1, WORST_STAGED_MS, CAP_READ_MS)
+        except FlashBridgeError as e:
+            if probing and e.bits & ERR_UNKNOWN_CMD:
+                self._txn = False
+                other = e.bits & ~(ERR_UNKNOWN_CMD | ERR_FAILED)
+                if other:
+                    raise FlashBridgeError(other | ERR_FAILED, "CONFIG_BEGIN")
+                return False
+            self._txn_abort()
+            raise
+        except BaseException:
+            self._txn_abort()
+            raise
+        self._txn = True
+        return True
+
+    def _txn_abort(self):
+        """Drop the target's staged zone after a failure. Best effort: its own errors
+        are ignored (the failure being raised is the one that matters); the committed
+        zone is unchanged either way."""
+        c1 = self._c1
+        c1[0] = CMD_CONFIG_ABORT
+        try:
+            self._command("CONFIG_ABORT", c1, WORST_STAGED_MS, CAP_READ_MS)
+        except Exception:
+            pass
 
 
 def _find_erased(buf):

@@ -68,8 +68,11 @@ class SteamiConfig(object):
         self._data = data
 
     def save(self):
-        """Write the configuration as compact JSON: clear the zone, then write it
-        (through the target's config transaction, atomic, once targets have one).
+        """Write the configuration as compact JSON, replacing the whole zone.
+
+        Atomic on a target with the config transaction (bridge.replace_config: BEGIN,
+        CLEAR, WRITE..., COMMIT): a power cut or an error leaves the old configuration
+        or the new one, never a mix. On a target without it, clear then write, as v1.
         ValueError, with the zone untouched, if the JSON is larger than 1 KB."""
         payload = _dumps(self._data).encode()
         if len(payload) > CONFIG_SIZE:

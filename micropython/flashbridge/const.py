@@ -24,6 +24,9 @@ CMD_CLEAR_CONFIG = const(0x32)
 CMD_STATUS = const(0x80)
 CMD_ERROR = const(0x81)
 CMD_FILE_SIZE = const(0x82)  # ext register, 4 bytes big-endian
+CMD_CONFIG_BEGIN = const(0x33)  # ext: stage config writes until COMMIT
+CMD_CONFIG_COMMIT = const(0x34)  # ext: store the staged zone atomically
+CMD_CONFIG_ABORT = const(0x35)  # ext: drop the staged writes
 
 # ---- Parameter bytes after the command byte ----
 LEN_SET_FILENAME = const(11)
@@ -70,11 +73,12 @@ FILE_CAPACITY = const(FLASH_SIZE - META_SECTORS * ERASE_SECTOR)
 DEFAULT_FILENAME = "DATA    CSV"
 
 # ---- Worst-case command times, ms (docs/PROTOCOL.md "Timing a host can rely on") ----
-# From the datasheet maxima: W25Q64JV page program 3 ms, 4 KiB sector erase 400 ms;
-# STM32F1 page erase 40 ms, half-word program 70 us. A metadata compaction is one sector
-# erase and three page programs.
+# From the datasheet maxima: W25Q64JV page program 3 ms, 4 KiB sector erase 400 ms,
+# 64 KiB block erase 2000 ms; STM32F1 page erase 40 ms, half-word program 70 us. A
+# metadata compaction is one sector erase and three page programs.
 _W25_PP_MS = const(3)
 _W25_SE_MS = const(400)
+_W25_BE64_MS = const(2000)
 _F1_PAGE_ERASE_MS = const(40)
 _COMPACTION_MS = const(_W25_SE_MS + 3 * _W25_PP_MS)
 # WRITE_DATA: two page programs, a sector erase (entering a sector of old data), a
@@ -82,10 +86,23 @@ _COMPACTION_MS = const(_W25_SE_MS + 3 * _W25_PP_MS)
 WORST_WRITE_DATA_MS = const(2 * _W25_PP_MS + _W25_SE_MS + _COMPACTION_MS)
 # SET_FILENAME, CLEAR_FLASH: a compaction: 409 ms.
 WORST_META_MS = const(_COMPACTION_MS)
-# WRITE_CONFIG, CLEAR_CONFIG: two page erases and 520 half-words of 70 us: 117 ms.
+# WRITE_CONFIG, CLEAR_CONFIG, CONFIG_COMMIT: at worst a config-zone compaction, two page
+# erases and 520 half-words of 70 us (1 KiB snapshot + 16-byte header): 117 ms.
+# (Outside a transaction a write or clear is usually one journal record: a few
+# half-words, no erase.)
 WORST_CONFIG_MS = const(2 * _F1_PAGE_ERASE_MS + (520 * 70 + 999) // 1000)
+WORST_COMMIT_MS = const(WORST_CONFIG_MS)
 # READ_SECTOR, READ_CONFIG: under 1 ms.
 WORST_READ_MS = const(1)
+# CONFIG_BEGIN, CONFIG_ABORT, and WRITE_CONFIG / CLEAR_CONFIG inside a transaction: they
+# only change the zone staged in RAM: under 1 ms.
+WORST_STAGED_MS = const(1)
+# Ahead of any command: after CLEAR_FLASH the target erases the freed sectors in the
+# background (STATUS.ERASING), and a command that arrives while an erase step is on the
+# device waits for it: one 64 KiB block erase (2000 ms) and the progress record it
+# leaves in the metadata log (a compaction at worst): 2409 ms. Only one such step can
+# come before a command: while commands are queued no new step starts.
+WORST_ERASE_AHEAD_MS = const(_W25_BE64_MS + _COMPACTION_MS)
 
 # ---- Names the STeaMi (v1) driver's const modules exported ----
 DAPLINK_BRIDGE_DEFAULT_ADDR = const(0x3B)

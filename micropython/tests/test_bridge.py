@@ -4,8 +4,9 @@ import errno
 
 import pytest
 
-from flashbridge import DaplinkBridge, FlashBridgeError, FlashBridgeTimeout
+from flashbridge import DaplinkBridge, DaplinkFlash, FlashBridgeError, FlashBridgeTimeout
 from flashbridge import const as C
+from flashbridge.bridge import budget_ms
 
 
 def reads_of(log, reg):
@@ -43,12 +44,26 @@ def test_wait_busy_backs_off_instead_of_fixed_polls(sim, bridge):
     assert polls < waited / 5, (polls, waited)
 
 
-def test_capabilities(bridge):
+def writes_of(log):
+    return [e[1] for e in log if e[2] == 0]
+
+
+def test_capabilities(sim, bridge):
     assert bridge.capabilities() == "v1.1"
     assert bridge.supports("file_size")
     assert bridge.supports("queue")
     assert not bridge.supports("stream")  # future extension
-    assert not bridge.supports("config_txn")  # future extension
+    bridge.write_config(b"old")
+    sim.link.log = []
+    assert bridge.supports("config_txn")
+    # Asked once, on the bus: BEGIN, then ABORT since nothing was to be stored.
+    assert writes_of(sim.link.log) == [bytes([C.CMD_CONFIG_BEGIN]), bytes([C.CMD_CONFIG_ABORT])]
+    sim.link.log = []
+    assert bridge.supports("config_txn")
+    assert writes_of(sim.link.log) == []
+    # No transaction was left open: a plain write lands in the zone at once.
+    bridge.write_config(b"n")
+    assert bridge.read_config() == b"nld"
 
 
 def test_config_empty_zone_reads_empty(bridge):
@@ -245,7 +260,9 @@ def test_timeout_when_busy_never_clears(manual_clock):
     assert e.errno == errno.ETIMEDOUT
     assert e.status == 0x80
     assert "CLEAR_CONFIG" in str(e) and "still busy" in str(e)
-    budget = C.WORST_CONFIG_MS * 3 // 2 + 20
+    # The datasheet worst case, behind one background erase step, plus half and 20 ms.
+    budget = (2000 + 409 + C.WORST_CONFIG_MS) * 3 // 2 + 20
+    assert budget == budget_ms(C.WORST_CONFIG_MS)
     assert budget <= e.waited_ms < budget + 20
     # Back-off: 1, 2, 4, 8, 16 (the config cap), 16, ... never a fixed 5 ms.
     sleeps = manual_clock.sleeps_ms
@@ -268,7 +285,61 @@ def test_read_polls_at_1ms_cap(manual_clock):
     with pytest.raises(FlashBridgeTimeout):
         b.read_config()
     assert set(manual_clock.sleeps_ms) == {1}
-    assert len(manual_clock.sleeps_ms) <= 21
+    assert len(manual_clock.sleeps_ms) <= budget_ms(C.WORST_READ_MS)
+
+
+def test_poll_cap_rises_while_erasing(manual_clock):
+    """STATUS.ERASING with BUSY: the command is most likely queued behind an erase block
+    (up to 2 s), so even a read backs off to 16 ms between polls instead of 1 ms."""
+    b = DaplinkBridge(StuckI2C(manual_clock, status=C.STATUS_BUSY | C.STATUS_ERASING))
+    b._idle, b._proto = True, "v1.1"
+    with pytest.raises(FlashBridgeTimeout) as ei:
+        b.read_config()
+    sleeps = manual_clock.sleeps_ms
+    assert sleeps[:5] == [1, 2, 4, 8, 16] and max(sleeps) == 16
+    assert ei.value.waited_ms >= budget_ms(C.WORST_READ_MS)
+
+
+def test_budgets_allow_an_erase_block_ahead():
+    """Every wait allows the 64 KiB block erase (2000 ms) and its progress record (a
+    metadata compaction, 409 ms) that a command queued while STATUS.ERASING waits for."""
+    assert C.WORST_ERASE_AHEAD_MS == 2000 + C.WORST_META_MS
+    assert C.WORST_COMMIT_MS == C.WORST_CONFIG_MS == 117
+    assert C.WORST_STAGED_MS == 1
+    for worst in (C.WORST_READ_MS, C.WORST_STAGED_MS, C.WORST_CONFIG_MS, C.WORST_META_MS):
+        assert budget_ms(worst) >= (C.WORST_ERASE_AHEAD_MS + worst) * 3 // 2
+    from flashbridge.bridge import UNKNOWN_BUDGET_MS
+
+    assert UNKNOWN_BUDGET_MS >= (C.WORST_ERASE_AHEAD_MS + 4 * C.WORST_WRITE_DATA_MS) * 3 // 2
+
+
+def test_commands_behind_background_erase_at_worst_timing(sim_factory):
+    """At datasheet-maximum timing, a CLEAR_FLASH over more than 64 KiB of data leaves
+    block erases (2 s for a 64 KiB block) running in the background; a command that
+    arrives during one waits for it, far past its own worst case, and must not time
+    out. Config saves (the transaction) and reads are sent every 100 ms until the erase
+    is over."""
+    sim = sim_factory("--timing", "max")
+    bridge = DaplinkBridge(sim.i2c())
+    flash = DaplinkFlash(bridge)
+    while bridge._status() & C.STATUS_ERASING:  # a fresh chip is checked first
+        sim.link.wait_ns(10_000_000)
+    flash.write(bytes(70 * 1024))
+    flash.clear_flash()
+    longest = 0
+    i = 0
+    while bridge._status() & C.STATUS_ERASING:
+        t0 = sim.now_ms()
+        bridge.replace_config(b"cfg%d" % i)
+        assert bridge.read_config() == b"cfg%d" % i
+        longest = max(longest, sim.now_ms() - t0)
+        sim.link.wait_ns(100_000_000)
+        i += 1
+    # One of them waited behind the 64 KiB block: more than both commands' own worst
+    # cases with their old (erase-less) margins, 195 + 21 ms.
+    assert longest > 1000, longest
+    flash.write(b"after")
+    assert flash.read() == b"after"
 
 
 def test_data_nack_on_write_is_eio(manual_clock):
@@ -284,8 +355,9 @@ def test_data_nack_on_write_is_eio(manual_clock):
 
 
 def test_extension_probe_hook_runs_once(sim):
-    """Where the streaming/transaction extensions will be detected: called once, after
-    the protocol level is known, and feeds supports()."""
+    """Where side-effect-free extensions (the future streaming frames) will be
+    detected: called once, after the protocol level is known, and feeds supports(). A
+    "config_txn" it reports is taken without asking the target."""
     calls = []
 
     class Future(DaplinkBridge):

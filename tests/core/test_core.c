@@ -505,7 +505,11 @@ static void append_skips_leftovers_of_an_interrupted_write(void **state)
 static void append_past_capacity_is_file_full(void **state)
 {
     (void)state;
-    /* Start from a file 10 bytes short of full: craft its metadata sector directly. */
+    /* Start from a file 10 bytes short of full: craft its metadata sector directly, on
+     * a chip the firmware has not formatted yet. */
+    mock_teardown();
+    mock_w25 = w25m_create(NULL, W25M_TIMING_TYPICAL, NULL);
+    mock_f1 = f1m_create(NULL, 65536u, F1M_TIMING_TYPICAL, NULL);
     uint8_t hdr[16] = {'H', 0, 0, 0, 1, 'F', 'B', 'M', '1'};
     uint8_t size[16] = {'S'};
     uint32_t s = FB_FILE_CAPACITY - 10;
@@ -630,10 +634,13 @@ static void config_writes_append_to_the_journal_without_erasing(void **state)
     }
     assert_int_equal(mock_error(), 0);
     assert_int_equal(config_page_erases(), base); /* 27 more writes, no erase */
-    for (int i = 0; i < 40; i++)
-        write_config(0, d, 28); /* the journal fills: compactions, 2 erases each */
-    assert_true(config_page_erases() > base);
-    assert_true(config_page_erases() <= base + 2 * 2);
+    /* 29 records fit a bank's journal: writes 31 and 61 compact, the second one into a
+     * bank used before (its pages must really be erased first). */
+    for (int i = 0; i < 40; i++) {
+        write_config(0, d, 28);
+        assert_int_equal(mock_error(), 0);
+    }
+    assert_int_equal(config_page_erases(), base + 2 * 2);
     mock_reboot();
     uint8_t out[256];
     read_config(0, out);

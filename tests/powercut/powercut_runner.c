@@ -1,0 +1,416 @@
+/*
+ * Exhaustive power-cut runner (littlefs style) over the simulated board.
+ *
+ * For each scenario: run it once to count the program/erase steps it makes (the device
+ * models count them), then for every step k start again from a new board, replay the
+ * scenario's setup without cuts, arm the cut at step k of the scenario — power dies
+ * during that step, leaving a page partly programmed or an erase block undefined — and
+ * reboot. Then check what survived:
+ *   - config zone: entirely as before or entirely as after the operation that was cut;
+ *     a transaction counts as one operation ending at its COMMIT;
+ *   - data file: size and bytes as before or as after the append/clear that was cut,
+ *     never anything else; every acknowledged append is there;
+ *   - file name: old or new;
+ *   - after the background eraser has finished, the file is still intact, and an
+ *     append still works.
+ * Prints the number of cuts checked; exits non-zero on the first violation.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board.h"
+#include "flashbridge/protocol.h"
+#include "powercut.h"
+
+#define MAX_FILE (96u * 1024u)
+
+typedef enum { OP_CFG_WRITE, OP_CFG_CLEAR, OP_BEGIN, OP_COMMIT, OP_APPEND, OP_RENAME,
+               OP_CLEAR, OP_WAIT } op_kind_t;
+
+typedef struct op {
+    op_kind_t kind;
+    uint16_t a; /* offset / length / milliseconds */
+    uint16_t b; /* length / seed */
+    const char *name;
+} op_t;
+
+typedef struct state {
+    uint8_t cfg[FB_CONFIG_SIZE];
+    uint8_t name[FB_FILENAME_LEN];
+    uint32_t size;
+    uint8_t file[MAX_FILE];
+} state_t;
+
+typedef struct scenario {
+    const char *name;
+    const op_t *setup;
+    size_t n_setup;
+    const op_t *ops;
+    size_t n_ops;
+} scenario_t;
+
+static powercut_t pc;
+static state_t committed, staged_after;
+static uint8_t staged_cfg[FB_CONFIG_SIZE];
+static bool in_txn;
+static unsigned long cuts_checked;
+
+static void die(const char *scenario, uint64_t k, const char *what)
+{
+    fprintf(stderr, "powercut: scenario %s, cut at step %llu: %s\n", scenario,
+            (unsigned long long)k, what);
+    exit(1);
+}
+
+static uint8_t pattern(uint32_t i, uint16_t seed)
+{
+    return (uint8_t)((i * 31u + seed * 7u) ^ (i >> 5) ^ (seed & 1u ? 0xFFu : 0x00u));
+}
+
+/* ---- bus helpers; false when the board died ---- */
+
+static bool xfer(const uint8_t *w, size_t wlen, uint8_t *r, size_t rlen)
+{
+    size_t acked;
+    return board_transfer(FB_I2C_ADDR, w, wlen, r, rlen, &acked) == BOARD_ACK;
+}
+
+static bool reg(uint8_t cmd, uint8_t *out, size_t n)
+{
+    return xfer(&cmd, 1, out, n);
+}
+
+static bool wait_idle(void)
+{
+    for (int i = 0; i < 200000; i++) {
+        uint8_t st;
+        if (!reg(FB_CMD_STATUS, &st, 1))
+            return false;
+        if (!(st & FB_STATUS_BUSY))
+            return true;
+        board_wait(200000);
+    }
+    fprintf(stderr, "powercut: target stayed busy\n");
+    exit(1);
+}
+
+static bool wait_background(void)
+{
+    for (int i = 0; i < 2000000; i++) {
+        uint8_t st;
+        if (!reg(FB_CMD_STATUS, &st, 1))
+            return false;
+        if (!(st & (FB_STATUS_BUSY | FB_STATUS_ERASING)))
+            return true;
+        board_wait(1000000);
+    }
+    fprintf(stderr, "powercut: background erase never finished\n");
+    exit(1);
+}
+
+static bool command(const uint8_t *frame, size_t n)
+{
+    uint8_t err;
+    if (!xfer(frame, n, NULL, 0) || !wait_idle() || !reg(FB_CMD_ERROR, &err, 1))
+        return false;
+    if (err) {
+        fprintf(stderr, "powercut: command 0x%02x failed: ERROR 0x%02x\n", frame[0], err);
+        exit(1);
+    }
+    return true;
+}
+
+/* ---- operations: apply to the board and to the expected state ---- */
+
+static void expect(const op_t *op, state_t *s)
+{
+    switch (op->kind) {
+    case OP_CFG_WRITE:
+        for (uint16_t i = 0; i < op->b; i++)
+            (in_txn ? staged_cfg : s->cfg)[op->a + i] = pattern(op->a + i, op->b);
+        break;
+    case OP_CFG_CLEAR:
+        memset(in_txn ? staged_cfg : s->cfg, 0xFF, FB_CONFIG_SIZE);
+        break;
+    case OP_BEGIN:
+        memcpy(staged_cfg, s->cfg, FB_CONFIG_SIZE);
+        break;
+    case OP_COMMIT:
+        memcpy(s->cfg, staged_cfg, FB_CONFIG_SIZE);
+        break;
+    case OP_APPEND:
+        for (uint16_t i = 0; i < op->a; i++)
+            s->file[s->size + i] = pattern(s->size + i, op->b);
+        s->size += op->a;
+        break;
+    case OP_RENAME:
+        memcpy(s->name, op->name, FB_FILENAME_LEN);
+        break;
+    case OP_CLEAR:
+        s->size = 0;
+        break;
+    case OP_WAIT:
+        break;
+    }
+}
+
+static bool perform(const op_t *op, const state_t *s)
+{
+    uint8_t f[32] = {0};
+    switch (op->kind) {
+    case OP_CFG_WRITE:
+        f[0] = FB_CMD_WRITE_CONFIG;
+        f[1] = (uint8_t)(op->a >> 8);
+        f[2] = (uint8_t)op->a;
+        f[3] = (uint8_t)op->b;
+        for (uint16_t i = 0; i < op->b; i++)
+            f[4 + i] = pattern(op->a + i, op->b);
+        return command(f, 32);
+    case OP_CFG_CLEAR:
+        f[0] = FB_CMD_CLEAR_CONFIG;
+        return command(f, 1);
+    case OP_BEGIN:
+        f[0] = FB_CMD_CONFIG_BEGIN;
+        return command(f, 1);
+    case OP_COMMIT:
+        f[0] = FB_CMD_CONFIG_COMMIT;
+        return command(f, 1);
+    case OP_APPEND: /* one frame: run_ops splits appends */
+        f[0] = FB_CMD_WRITE_DATA;
+        f[1] = (uint8_t)op->a;
+        for (uint16_t i = 0; i < op->a; i++)
+            f[2 + i] = pattern(s->size + i, op->b);
+        return command(f, 32);
+    case OP_RENAME:
+        f[0] = FB_CMD_SET_FILENAME;
+        memcpy(&f[1], op->name, FB_FILENAME_LEN);
+        return command(f, 12);
+    case OP_CLEAR:
+        f[0] = FB_CMD_CLEAR_FLASH;
+        return command(f, 1);
+    case OP_WAIT:
+        board_wait((uint64_t)op->a * 1000000u);
+        return !board_power_dead();
+    }
+    return false;
+}
+
+/* The unit of work in flight when power died: one operation, or one frame of an
+ * append (each frame is acknowledged, and so committed, on its own). */
+static op_t inflight;
+
+/* Run ops; true if all completed, false if power died (inflight says during what). The
+ * expected committed state follows every unit that completed. */
+static bool run_ops(const op_t *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == OP_APPEND) {
+            for (uint16_t done = 0; done < ops[i].a;) {
+                uint16_t len = (uint16_t)(ops[i].a - done);
+                if (len > FB_WRITE_DATA_MAX)
+                    len = FB_WRITE_DATA_MAX;
+                inflight = (op_t){OP_APPEND, len, ops[i].b, NULL};
+                if (!perform(&inflight, &committed))
+                    return false;
+                expect(&inflight, &committed);
+                done = (uint16_t)(done + len);
+            }
+            continue;
+        }
+        inflight = ops[i];
+        if (!perform(&ops[i], &committed))
+            return false;
+        expect(&ops[i], &committed);
+        if (ops[i].kind == OP_BEGIN)
+            in_txn = true;
+        if (ops[i].kind == OP_COMMIT)
+            in_txn = false;
+    }
+    return true;
+}
+
+/* ---- checks after the reboot ---- */
+
+static void read_config(uint8_t *out)
+{
+    for (uint16_t off = 0; off < FB_CONFIG_SIZE; off = (uint16_t)(off + 256)) {
+        uint8_t f[3] = {FB_CMD_READ_CONFIG, (uint8_t)(off >> 8), (uint8_t)off};
+        if (!xfer(f, 3, NULL, 0) || !wait_idle() || !xfer(NULL, 0, &out[off], 256))
+            exit(2);
+    }
+}
+
+static bool file_is(const state_t *s, uint32_t size)
+{
+    if (size != s->size)
+        return false;
+    uint8_t buf[256];
+    for (uint32_t off = 0; off < size; off += 256) {
+        uint8_t f[3] = {FB_CMD_READ_SECTOR, (uint8_t)(off >> 16), (uint8_t)(off >> 8)};
+        if (!xfer(f, 3, NULL, 0) || !wait_idle() || !xfer(NULL, 0, buf, 256))
+            exit(2);
+        uint32_t n = size - off < 256 ? size - off : 256;
+        if (memcmp(buf, &s->file[off], n) != 0)
+            return false;
+    }
+    return true;
+}
+
+static void check(const scenario_t *sc, uint64_t k, const state_t *a, const state_t *b)
+{
+    uint8_t cfg[FB_CONFIG_SIZE], name[FB_FILENAME_LEN], sz[4];
+    read_config(cfg);
+    if (memcmp(cfg, a->cfg, sizeof cfg) != 0 && memcmp(cfg, b->cfg, sizeof cfg) != 0)
+        die(sc->name, k, "config zone is neither the old nor the new one");
+    if (!reg(FB_CMD_GET_FILENAME, name, sizeof name))
+        exit(2);
+    if (memcmp(name, a->name, sizeof name) != 0 && memcmp(name, b->name, sizeof name) != 0)
+        die(sc->name, k, "file name is neither the old nor the new one");
+    for (int pass = 0; pass < 2; pass++) {
+        if (!reg(FB_CMD_FILE_SIZE, sz, 4))
+            exit(2);
+        uint32_t size = (uint32_t)sz[0] << 24 | (uint32_t)sz[1] << 16 | (uint32_t)sz[2] << 8 | sz[3];
+        if (!file_is(a, size) && !file_is(b, size))
+            die(sc->name, k, pass ? "file damaged by the background eraser"
+                                  : "file is neither the old nor the new one");
+        if (!wait_background())
+            exit(2);
+    }
+    /* Still usable: one more append lands and reads back. */
+    uint8_t f[32] = {FB_CMD_WRITE_DATA, 5, 'a', 'f', 't', 'e', 'r'};
+    uint8_t err;
+    if (!xfer(f, 32, NULL, 0) || !wait_idle() || !reg(FB_CMD_ERROR, &err, 1) || err)
+        die(sc->name, k, "append after the reboot failed");
+}
+
+static void fresh_board(void)
+{
+    powercut_init(&pc, 0, 0x1234u);
+    board_factory_reset();
+    memset(&committed, 0, sizeof committed);
+    memset(committed.cfg, 0xFF, sizeof committed.cfg);
+    memcpy(committed.name, FB_DEFAULT_FILENAME, FB_FILENAME_LEN);
+    in_txn = false;
+}
+
+static uint8_t *saved_flash, *saved_config;
+static state_t saved_state;
+
+/* After the setup and the background erase: the images and the expected state every
+ * cut run starts from (a reboot on these images, as after a power cycle). */
+static void save_start(void)
+{
+    size_t fl, cl;
+    const uint8_t *f = board_flash_array(&fl), *c = board_config_array(&cl);
+    saved_flash = realloc(saved_flash, fl);
+    saved_config = realloc(saved_config, cl);
+    memcpy(saved_flash, f, fl);
+    memcpy(saved_config, c, cl);
+    saved_state = committed;
+}
+
+static void restore_start(void)
+{
+    board_load_images(saved_flash, saved_config);
+    committed = saved_state;
+    in_txn = false;
+}
+
+static void run_scenario(const scenario_t *sc)
+{
+    fresh_board();
+    if (!run_ops(sc->setup, sc->n_setup) || !wait_background())
+        die(sc->name, 0, "setup failed without a cut");
+    save_start();
+    restore_start();
+    uint64_t base = pc.steps;
+    if (!run_ops(sc->ops, sc->n_ops))
+        die(sc->name, 0, "scenario failed without a cut");
+    uint64_t total = pc.steps - base;
+    for (uint64_t k = 1; k <= total; k++) {
+        restore_start();
+        pc.cut_at = pc.steps + k;
+        if (run_ops(sc->ops, sc->n_ops) || !board_power_dead())
+            die(sc->name, k, "the armed cut never happened");
+        /* Allowed outcomes: as before the unit in flight, or as after it. */
+        staged_after = committed;
+        expect(&inflight, &staged_after);
+        board_power_cycle(1000000);
+        check(sc, k, &committed, &staged_after);
+        cuts_checked++;
+    }
+    printf("powercut: %-26s %5llu steps, each one cut and checked\n", sc->name,
+           (unsigned long long)total);
+}
+
+/* ---- scenarios ---- */
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define CFGW(off, len) {OP_CFG_WRITE, (off), (len), NULL}
+#define APPEND(len, seed) {OP_APPEND, (len), (seed), NULL}
+#define WAIT_MS(ms) {OP_WAIT, (ms), 0, NULL}
+
+static const op_t none[] = {WAIT_MS(1)};
+
+static const op_t cfg_writes[] = {
+    CFGW(0, 28), CFGW(28, 28), CFGW(1000, 24), CFGW(500, 1), CFGW(0, 28),
+    {OP_CFG_CLEAR, 0, 0, NULL}, CFGW(100, 28),
+};
+/* 28 writes fill a bank's journal: the next ones compact into the other bank. */
+static const op_t cfg_fill[] = {
+    CFGW(0, 28), CFGW(28, 28), CFGW(56, 28), CFGW(84, 28), CFGW(112, 28), CFGW(140, 28),
+    CFGW(168, 28), CFGW(196, 28), CFGW(224, 28), CFGW(252, 28), CFGW(280, 28),
+    CFGW(308, 28), CFGW(336, 28), CFGW(364, 28), CFGW(392, 28), CFGW(420, 28),
+    CFGW(448, 28), CFGW(476, 28), CFGW(504, 28), CFGW(532, 28), CFGW(560, 28),
+    CFGW(588, 28), CFGW(616, 28), CFGW(644, 28), CFGW(672, 28),
+};
+/* Then enough writes for two compactions: the second reuses the first bank. */
+static op_t cfg_compaction[36];
+static const op_t cfg_txn[] = {
+    {OP_BEGIN, 0, 0, NULL}, {OP_CFG_CLEAR, 0, 0, NULL}, CFGW(0, 28), CFGW(996, 28),
+    CFGW(500, 17), {OP_COMMIT, 0, 0, NULL},
+};
+static const op_t near_sector_end[] = {APPEND(4000, 1)};
+static const op_t appends[] = {APPEND(30, 2), APPEND(90, 3), APPEND(120, 4), APPEND(200, 5)};
+static const op_t rename_ops[] = {
+    {OP_RENAME, 0, 0, "LOG     CSV"}, APPEND(10, 6), {OP_RENAME, 0, 0, "RUN_2   TXT"},
+};
+static const op_t data_64k[] = {APPEND(30000, 7), APPEND(30000, 8), APPEND(5536, 9)};
+static const op_t clear_then_append[] = {
+    {OP_CLEAR, 0, 0, NULL}, APPEND(60, 10), WAIT_MS(400), APPEND(60, 11), WAIT_MS(400),
+};
+/* More one-frame appends than a metadata sector has slots (255): the log compacts into
+ * the other sector at least once, wherever the setup left it. */
+static const op_t meta_setup[] = {APPEND(100, 12)};
+static op_t meta_compaction[260];
+
+int main(void)
+{
+    for (size_t i = 0; i < N(cfg_compaction); i++)
+        cfg_compaction[i] = (op_t)CFGW((uint16_t)(700 + (i % 11) * 28), 28);
+    for (size_t i = 0; i < N(meta_compaction); i++)
+        meta_compaction[i] = (op_t)APPEND(1 + i % 30, (uint16_t)(100 + i));
+    board_config_t cfg = {.bus_hz = 400000, .powercut = &pc};
+    if (board_open(&cfg) != 0)
+        return 2;
+    const scenario_t scenarios[] = {
+        {"config writes", none, N(none), cfg_writes, N(cfg_writes)},
+        {"config compaction", cfg_fill, N(cfg_fill), cfg_compaction, N(cfg_compaction)},
+        {"config transaction", cfg_writes, N(cfg_writes), cfg_txn, N(cfg_txn)},
+        {"appends across boundaries", near_sector_end, N(near_sector_end), appends, N(appends)},
+        {"rename", none, N(none), rename_ops, N(rename_ops)},
+        {"metadata compaction", meta_setup, N(meta_setup), meta_compaction, N(meta_compaction)},
+        {"clear, background erase", data_64k, N(data_64k), clear_then_append,
+         N(clear_then_append)},
+    };
+    for (size_t i = 0; i < N(scenarios); i++)
+        run_scenario(&scenarios[i]);
+    board_close();
+    free(saved_flash);
+    free(saved_config);
+    printf("powercut: %lu power cuts checked, all survived\n", cuts_checked);
+    return 0;
+}

@@ -416,6 +416,16 @@ void board_load_images(const uint8_t *flash, const uint8_t *config)
     run_boot();
 }
 
+uint32_t board_flash_erases(uint32_t sector)
+{
+    return w25m_erase_count(B.flash, sector);
+}
+
+uint32_t board_config_erases(uint32_t page)
+{
+    return f1m_erase_count(B.iflash, page);
+}
+
 bool board_power_dead(void)
 {
     return !B.powered || (B.pc && B.pc->dead);

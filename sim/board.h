@@ -75,6 +75,9 @@ void board_factory_reset(void);
 const uint8_t *board_flash_array(size_t *len);
 const uint8_t *board_config_array(size_t *len);
 void board_load_images(const uint8_t *flash, const uint8_t *config);
+/* Wear figures: erases so far of one W25Q64 4 KiB sector / one F103 1 KiB page. */
+uint32_t board_flash_erases(uint32_t sector);
+uint32_t board_config_erases(uint32_t page);
 /* True once a power cut armed in the powercut controller has happened (until the next
  * board_power_cycle()). */
 bool board_power_dead(void);

@@ -23,9 +23,14 @@ enum state {
     ENG_CONFIG,     /* a config-zone store runs */
 };
 
+/* Background erasing waits this long after the last command, so that a host that
+ * appends right after a CLEAR does not find an erase block in its way. */
+#define ERASE_HOLDOFF_MS 20u
+
 static struct {
     enum state state;
     bool flash_ok; /* the W25Q64 answered and its metadata mounted */
+    uint32_t last_cmd_ms;
 } eng;
 
 static uint16_t get16(const uint8_t *p)
@@ -165,6 +170,7 @@ static void finish(int err)
     if (err)
         mb_set_error(fb_err_to_bits(err));
     eng.state = ENG_IDLE;
+    eng.last_cmd_ms = hal_millis();
     mb_pop();
 }
 
@@ -176,6 +182,8 @@ static bool background(void)
         return false;
     }
     mb_set_erasing(true);
+    if (!df_background_busy() && (uint32_t)(hal_millis() - eng.last_cmd_ms) < ERASE_HOLDOFF_MS)
+        return false;
     int ret = df_background();
     if (ret != FB_OK && ret != FB_EAGAIN)
         mb_set_error(fb_err_to_bits(ret)); /* the host learns of it at its next ERROR read */

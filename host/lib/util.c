@@ -123,34 +123,39 @@ void fb_name_from_83(const char name11[11], char *dotted, size_t len)
  *   half-word program tPROG max 70 us.
  *
  * Worst case of the flash work one command may cause on the target:
- *   metadata compaction  = the metadata log is full: erase both metadata sectors and
- *                          rewrite it                      = 2 tSE + 16 tPP =  848 ms
- *   WRITE_DATA           = 30 bytes may straddle a 256-byte page (2 tPP), the frame may
- *                          open a new 4 KiB sector (1 tSE), and the size record it adds
- *                          may trigger a compaction     = 2 tPP + tSE + 848 ms = 1254 ms
+ *   metadata compaction  = a metadata record finds the log sector full: erase the other
+ *                          sector, write the state (name, clear, up to 32 extents, size)
+ *                          and the header     = tSE + 36 tPP                 =  508 ms
+ *   WRITE_DATA           = the file meets the range a CLEAR left to erase: one 4 KiB
+ *                          erase and its record; bytes a cut left behind: an extent
+ *                          record; 30 bytes over 2 pages; the size record. Each of the
+ *                          three records may compact = tSE + 2 tPP + 3 x 508 ms = 1930 ms
  *   CLEAR_FLASH,
- *   SET_FILENAME         = one metadata record, so at worst a compaction =  848 ms
- *                          (data sectors are erased lazily, when appends reach them, so
- *                          neither depends on the file size)
+ *   SET_FILENAME         = one metadata record (data sectors are erased in the
+ *                          background, whatever the file size)              =  508 ms
  *   WRITE_CONFIG,
- *   CLEAR_CONFIG         = the config store is 4 F103 pages: erase all of them and
- *                          program the whole 1 KiB zone as half-words
- *                                                = 4 x 40 ms + 1024 x 70 us =  232 ms
+ *   CLEAR_CONFIG,
+ *   CONFIG_COMMIT        = a compaction of the config journal: 2 page erases and the
+ *                          1 KiB snapshot plus header as half-words
+ *                                                = 2 x 40 ms + 520 x 70 us  =  117 ms
  *   READ_SECTOR,
- *   READ_CONFIG          = no erase or program, only SPI/flash reads         =   10 ms
+ *   READ_CONFIG, others  = no erase or program, only SPI/flash reads          =   10 ms
+ * Ahead of any of them the target may be in the middle of a background erase step
+ * (STATUS ERASING): a 64 KiB block, tBE2 max 2 s, and its record        = 2508 ms.
  *
  * The command we wait for may have up to FB_QUEUE_DEPTH commands queued ahead of it,
  * hence x (1 + FB_QUEUE_DEPTH); then +50 % margin for the main loop's own overhead and
- * a poll interval's granularity. So WRITE_DATA waits at most 1254 ms x 5 x 1.5 = 9.4 s.
- * file_size is kept in the signature for targets that erase eagerly on CLEAR_FLASH;
- * flashbridge does not.
+ * a poll interval's granularity. So WRITE_DATA waits at most
+ * (2508 + 1930 x 5) ms x 1.5 = 18.2 s. file_size is kept in the signature for targets
+ * that would erase eagerly on CLEAR_FLASH; flashbridge does not.
  */
 #define W25_PP_US 3000u
 #define W25_SE_US 400000u
+#define W25_BE64_US 2000000u
 #define F1_PAGE_ERASE_US 40000u
 #define F1_HALFWORD_US 70u
-#define F1_CONFIG_PAGES 4u
-#define COMPACTION_US (2u * W25_SE_US + 16u * W25_PP_US)
+#define COMPACTION_US (W25_SE_US + 36u * W25_PP_US)
+#define ERASE_AHEAD_US (W25_BE64_US + COMPACTION_US)
 #define READ_US 10000u
 
 uint64_t fb_timeout_us(uint8_t cmd, uint32_t file_size)
@@ -159,7 +164,7 @@ uint64_t fb_timeout_us(uint8_t cmd, uint32_t file_size)
     uint64_t one;
     switch (cmd) {
     case FB_CMD_WRITE_DATA:
-        one = 2u * W25_PP_US + W25_SE_US + COMPACTION_US;
+        one = W25_SE_US + 2u * W25_PP_US + 3u * COMPACTION_US;
         break;
     case FB_CMD_CLEAR_FLASH:
     case FB_CMD_SET_FILENAME:
@@ -167,12 +172,13 @@ uint64_t fb_timeout_us(uint8_t cmd, uint32_t file_size)
         break;
     case FB_CMD_WRITE_CONFIG:
     case FB_CMD_CLEAR_CONFIG:
-        one = F1_CONFIG_PAGES * F1_PAGE_ERASE_US + FB_CONFIG_SIZE * F1_HALFWORD_US;
+    case FB_CMD_CONFIG_COMMIT:
+        one = 2u * F1_PAGE_ERASE_US + (FB_CONFIG_SIZE + 16u) / 2u * F1_HALFWORD_US;
         break;
     default:
         /* Reads, and anything else the target would only look at. */
         one = READ_US;
         break;
     }
-    return one * (1u + FB_QUEUE_DEPTH) * 3u / 2u;
+    return (ERASE_AHEAD_US + one * (1u + FB_QUEUE_DEPTH)) * 3u / 2u;
 }

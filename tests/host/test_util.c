@@ -153,18 +153,20 @@ static void test_name_round_trip(void **state)
 static void test_timeout_budgets(void **state)
 {
     (void)state;
-    const uint64_t compaction = 2 * 400000 + 16 * 3000;         /* 848 ms */
-    const uint64_t write_data = 2 * 3000 + 400000 + compaction; /* 1254 ms */
-    const uint64_t config = 4 * 40000 + 1024 * 70;              /* 231.68 ms */
+    const uint64_t compaction = 400000 + 36 * 3000;                /* 508 ms */
+    const uint64_t write_data = 400000 + 2 * 3000 + 3 * compaction; /* 1930 ms */
+    const uint64_t config = 2 * 40000 + 520 * 70;                   /* 116.4 ms */
+    const uint64_t ahead = 2000000 + compaction;                    /* 2508 ms */
     const uint64_t q = 1 + FB_QUEUE_DEPTH;
-    assert_int_equal(fb_timeout_us(FB_CMD_WRITE_DATA, 0), write_data * q * 3 / 2);
-    assert_int_equal(fb_timeout_us(FB_CMD_WRITE_DATA, 0), 9405000);
-    assert_int_equal(fb_timeout_us(FB_CMD_CLEAR_FLASH, 0), compaction * q * 3 / 2);
-    assert_int_equal(fb_timeout_us(FB_CMD_SET_FILENAME, 0), compaction * q * 3 / 2);
-    assert_int_equal(fb_timeout_us(FB_CMD_WRITE_CONFIG, 0), config * q * 3 / 2);
-    assert_int_equal(fb_timeout_us(FB_CMD_CLEAR_CONFIG, 0), config * q * 3 / 2);
-    assert_int_equal(fb_timeout_us(FB_CMD_READ_SECTOR, 0), 10000 * q * 3 / 2);
-    assert_int_equal(fb_timeout_us(FB_CMD_READ_CONFIG, 0), 10000 * q * 3 / 2);
+    assert_int_equal(fb_timeout_us(FB_CMD_WRITE_DATA, 0), (ahead + write_data * q) * 3 / 2);
+    assert_int_equal(fb_timeout_us(FB_CMD_WRITE_DATA, 0), 18237000);
+    assert_int_equal(fb_timeout_us(FB_CMD_CLEAR_FLASH, 0), (ahead + compaction * q) * 3 / 2);
+    assert_int_equal(fb_timeout_us(FB_CMD_SET_FILENAME, 0), (ahead + compaction * q) * 3 / 2);
+    assert_int_equal(fb_timeout_us(FB_CMD_WRITE_CONFIG, 0), (ahead + config * q) * 3 / 2);
+    assert_int_equal(fb_timeout_us(FB_CMD_CLEAR_CONFIG, 0), (ahead + config * q) * 3 / 2);
+    assert_int_equal(fb_timeout_us(FB_CMD_CONFIG_COMMIT, 0), (ahead + config * q) * 3 / 2);
+    assert_int_equal(fb_timeout_us(FB_CMD_READ_SECTOR, 0), (ahead + 10000 * q) * 3 / 2);
+    assert_int_equal(fb_timeout_us(FB_CMD_READ_CONFIG, 0), (ahead + 10000 * q) * 3 / 2);
     /* Does not depend on the file size (lazy erase on the target). */
     assert_int_equal(fb_timeout_us(FB_CMD_CLEAR_FLASH, FB_FILE_CAPACITY),
                      fb_timeout_us(FB_CMD_CLEAR_FLASH, 0));

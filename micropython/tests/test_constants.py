@@ -74,17 +74,21 @@ def test_v1_compat_names_agree():
 
 
 def test_worst_cases_follow_protocol_timing_table():
-    """docs/PROTOCOL.md: WRITE_DATA 2 x 3 + 400 + 400 + 3 x 3 ms; SET_FILENAME and
-    CLEAR_FLASH 400 + 3 x 3 ms; WRITE/CLEAR_CONFIG 2 x 40 ms + 520 x 70 us."""
+    """docs/PROTOCOL.md: WRITE_DATA 400 + 2 x 3 + three compactions of 400 + 36 x 3 ms;
+    SET_FILENAME and CLEAR_FLASH one compaction; WRITE/CLEAR_CONFIG 2 x 40 ms + 520 x 70
+    us; a 64 KiB background erase block (2 s) ahead of any command."""
     from flashbridge import const
 
-    assert const.WORST_WRITE_DATA_MS == 815
-    assert const.WORST_META_MS == 409
+    assert const.WORST_WRITE_DATA_MS == 1930
+    assert const.WORST_META_MS == 508
     assert const.WORST_CONFIG_MS == 117  # 116.4 rounded up
     assert const.WORST_READ_MS == 1
+    assert const.WORST_ERASE_AHEAD_MS == 2508
     doc = (REPO / "docs" / "PROTOCOL.md").read_text()
-    assert "2 × 3 ms + 400 ms" in doc and "400 ms + 3 × 3 ms" in doc
+    assert "three metadata compactions (400 ms + 36 × 3 ms each)" in doc
+    assert "one metadata compaction: 400 ms + 36 × 3 ms" in doc
     assert "2 × 40 ms page erases + 520 × 70 µs" in doc
+    assert "64 KiB block erase (2 s)" in doc
 
 
 def test_const_uses_micropython_const_when_present(monkeypatch):

@@ -30,7 +30,7 @@ define fw_build
 	@cat $(call fw_dir,$(1))/size.txt
 endef
 
-.PHONY: all deps build run test fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
+.PHONY: all deps build run test bench fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
         firmware-check firmware-lint
 
 all: build
@@ -83,6 +83,10 @@ fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 # Bounded run that is part of `make test`; prints the number of executions.
 fuzz-smoke: fuzz-build
 	scripts/fuzz.sh $(FUZZ_BUILD)/bin/fuzz_i2c $(FUZZ_RUNS)
+
+# Benchmarks (virtual time on the simulated board), not part of `make test`.
+bench: build
+	$(HOST_BUILD)/bin/bench_durability
 
 # Longer soak, not part of `make test`.
 fuzz: fuzz-build

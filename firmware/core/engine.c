@@ -64,6 +64,7 @@ void fb_core_init(void)
     df_reset();
     eng.flash_ok = false;
     eng.state = ENG_FLASH_WAKE;
+    eng.last_cmd_ms = hal_millis();
     flash_ready();
 }
 

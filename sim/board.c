@@ -412,6 +412,7 @@ void board_load_images(const uint8_t *flash, const uint8_t *config)
         powercut_restore(B.pc);
     w25m_load(B.flash, flash);
     f1m_load(B.iflash, config);
+    B.wd_resets = 0;
     boot(B.now);
     run_boot();
 }

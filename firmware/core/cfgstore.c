@@ -85,7 +85,8 @@ static void rec_build(uint8_t type, uint16_t off, const uint8_t *data, uint8_t l
     r[0] = type;
     r[1] = len;
     put16(&r[2], off);
-    memcpy(&r[REC_HDR], data, len);
+    if (len)
+        memcpy(&r[REC_HDR], data, len);
     if (len & 1u)
         r[REC_HDR + len] = 0xFF;
     uint8_t body = (uint8_t)(REC_HDR + len + (len & 1u));

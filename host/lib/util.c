@@ -42,7 +42,7 @@ static const struct {
     {FB_ERR_QUEUE_FULL, "queue full (command dropped)"},
     {FB_ERR_UNKNOWN_CMD, "unknown command"},
     {FB_ERR_FLASH, "flash failure"},
-    {FB_ERR_RESERVED, "reserved bit 0x40"},
+    {FB_ERR_STREAM, "stream frame rejected (bad CRC or sequence)"},
     {FB_ERR_FAILED, "command failed"},
 };
 

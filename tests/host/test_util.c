@@ -43,7 +43,7 @@ static void test_error_bits_each(void **state)
         {FB_ERR_QUEUE_FULL, "queue full (command dropped)"},
         {FB_ERR_UNKNOWN_CMD, "unknown command"},
         {FB_ERR_FLASH, "flash failure"},
-        {FB_ERR_RESERVED, "reserved bit 0x40"},
+        {FB_ERR_STREAM, "stream frame rejected (bad CRC or sequence)"},
         {FB_ERR_FAILED, "command failed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

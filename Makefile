@@ -1,6 +1,8 @@
 # flashbridge front door.
 #   make run    build and run the demo session on the simulated board
 #   make test   build everything and run every test (what CI runs)
+#   make bench  append/read throughput against the bus capacity, v1 client vs ours
+#               (virtual bus time on the simulated board); writes bench/results.json
 #   make firmware [BOARD=bluepill|steami]   the STM32F103 firmware, with its size report
 #   make firmware-check   both boards, the SRAM checker, and its broken-build test
 # Every target installs the Debian packages it needs first (scripts/deps.sh).
@@ -30,7 +32,7 @@ define fw_build
 	@cat $(call fw_dir,$(1))/size.txt
 endef
 
-.PHONY: all deps build run test fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
+.PHONY: all deps build run test bench fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
         firmware-check firmware-lint
 
 all: build
@@ -67,6 +69,12 @@ build: deps $(HOST_BUILD)/build.ninja
 
 run: build
 	scripts/demo.sh $(HOST_BUILD)
+
+# A benchmark, not a test: prints the figures of docs/PERFORMANCE.md. More servers
+# (e.g. flashbridge-emu) with BENCH_ARGS='--server emu=PATH'.
+BENCH_ARGS ?=
+bench: build
+	$(HOST_BUILD)/bin/flashbridge-bench --out bench/results.json $(BENCH_ARGS)
 
 test: build
 	cd $(HOST_BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -9,7 +9,8 @@
  *   op % 8 == 7     next byte 0xC7: power cycle (rare on purpose); any other byte x:
  *                   a streaming-extension frame with a valid CRC (random bytes would
  *                   almost never have one), corrupted when x & 1:
- *                     x & 0x80 == 0: APPEND_CRC [seq][n-1] then n data bytes
+ *                     x & 0x80 == 0: APPEND_CRC [seq][l] then n data bytes, n = 256
+ *                                    if l & 0x80, else (l & 0x3F) + 1
  *                     x & 0x80:      STREAM_READ [off u24][len u16]; then, if x & 2, a
  *                                    plain read of one chunk (260 bytes)
  * Invariants checked after every transfer to our address and at the end:
@@ -76,7 +77,8 @@ static size_t ext_op(uint8_t x, const uint8_t *p, size_t left)
     if (!(x & 0x80)) {
         if (left < 2)
             return left;
-        size_t n = (size_t)p[1] + 1;
+        /* Mostly short frames (cheap to simulate), full ones when the top bit says so. */
+        size_t n = (p[1] & 0x80) ? FB_EXT_PAYLOAD_MAX : (size_t)(p[1] & 0x3F) + 1;
         if (n > left - 2)
             n = left - 2;
         if (n == 0)
@@ -105,7 +107,7 @@ static size_t ext_op(uint8_t x, const uint8_t *p, size_t left)
     board_transfer(FB_I2C_ADDR, f, len, NULL, 0, &acked);
     if ((x & 0x80) && (x & 2)) {
         uint8_t chunk[FB_CHUNK_MAX];
-        board_wait(500000u);
+        board_wait(1000000u); /* 1 ms: the chunk is prepared within ~0.2 ms when idle */
         board_transfer(FB_I2C_ADDR, NULL, 0, chunk, sizeof chunk, &acked);
     }
     return used;

@@ -32,7 +32,9 @@ def write_config(off, data):
 
 def append_crc(seq, data, corrupt=False):
     """Op 7, streaming APPEND_CRC built by the harness (valid CRC unless corrupt)."""
-    return bytes([7, 0x02 | corrupt, seq, len(data) - 1]) + data
+    assert len(data) == 256 or 1 <= len(data) <= 64
+    n = 0x80 if len(data) == 256 else len(data) - 1
+    return bytes([7, 0x02 | corrupt, seq, n]) + data
 
 
 def stream_read(off, n, read_chunk=True):
@@ -52,9 +54,9 @@ SEEDS = {
     "overflow": b"".join(write_data(bytes([i] * 30)) for i in range(6)) + xfer(b"\x81", 1),
     "power": write_data(b"abc") + power_cycle() + xfer(b"\x82", 4) + write_data(b"def"),
     "registers": xfer(b"\x01", 1) + xfer(b"\x80", 1) + xfer(b"\x81") + xfer(b"", 1),
-    "stream": append_crc(1, bytes(range(256))) + append_crc(2, b"\xff" * 100)
-    + append_crc(2, b"\xff" * 100) + append_crc(3, b"bad", corrupt=True) + wait(100)
-    + stream_read(0, 356) + stream_read(200, 10, read_chunk=False) + xfer(b"", 50)
+    "stream": append_crc(1, bytes(range(256))) + append_crc(2, b"\xff" * 60)
+    + append_crc(2, b"\xff" * 60) + append_crc(3, b"bad", corrupt=True) + wait(100)
+    + stream_read(0, 316) + stream_read(200, 10, read_chunk=False) + xfer(b"", 50)
     + xfer(b"\x84", 7) + xfer(b"\x83", 10),
 }
 

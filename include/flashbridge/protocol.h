@@ -44,7 +44,8 @@
 #define FB_LEN_WRITE_CONFIG 31u
 #define FB_LEN_READ_CONFIG  2u
 
-/* Largest write transfer the target accepts (command byte included). */
+/* Largest v1 write transfer (command byte included); the target also takes extension
+ * frames of up to FB_EXT_FRAME_MAX bytes. */
 #define FB_FRAME_MAX 32u
 /* Commands the target can hold queued (waiting or executing) at once; the STATUS low
  * nibble reports how many slots are free. A command arriving with none free is dropped

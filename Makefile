@@ -1,6 +1,9 @@
 # flashbridge front door.
 #   make run    build and run the demo session on the simulated board
 #   make test   build everything and run every test (what CI runs)
+#   make bench  append/read throughput against the bus capacity, v1 client vs ours
+#               (virtual bus time on the simulated board); writes bench/results.json;
+#               then the durability figures (wear, CLEAR latency, mount time)
 #   make firmware [BOARD=bluepill|steami]   the STM32F103 firmware, with its size report
 #   make firmware-check   both boards, the SRAM checker, and its broken-build test
 # Every target installs the Debian packages it needs first (scripts/deps.sh).
@@ -68,6 +71,13 @@ build: deps $(HOST_BUILD)/build.ninja
 run: build
 	scripts/demo.sh $(HOST_BUILD)
 
+# A benchmark, not a test: prints the figures of docs/PERFORMANCE.md. More servers
+# (e.g. flashbridge-emu) with BENCH_ARGS='--server emu=PATH'.
+BENCH_ARGS ?=
+bench: build
+	$(HOST_BUILD)/bin/flashbridge-bench --out bench/results.json $(BENCH_ARGS)
+	$(HOST_BUILD)/bin/bench_durability
+
 test: build
 	cd $(HOST_BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory fuzz-smoke
@@ -83,10 +93,6 @@ fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 # Bounded run that is part of `make test`; prints the number of executions.
 fuzz-smoke: fuzz-build
 	scripts/fuzz.sh $(FUZZ_BUILD)/bin/fuzz_i2c $(FUZZ_RUNS)
-
-# Benchmarks (virtual time on the simulated board), not part of `make test`.
-bench: build
-	$(HOST_BUILD)/bin/bench_durability
 
 # Longer soak, not part of `make test`.
 fuzz: fuzz-build

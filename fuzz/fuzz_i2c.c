@@ -6,9 +6,16 @@
  *   op % 8 == 0..4  transfer: [addr_sel][wlen][rlen] then wlen bytes
  *                   (addr_sel odd: 0x3B, else addr_sel >> 1; wlen % 48, rlen % 300)
  *   op % 8 == 5,6   wait: next byte * 50 us of virtual time
- *   op % 8 == 7     power cycle (only if next byte is 0xC7, to keep it rare)
+ *   op % 8 == 7     next byte 0xC7: power cycle (rare on purpose); any other byte x:
+ *                   a streaming-extension frame with a valid CRC (random bytes would
+ *                   almost never have one), corrupted when x & 1:
+ *                     x & 0x80 == 0: APPEND_CRC [seq][l] then n data bytes, n = 256
+ *                                    if l & 0x80, else (l & 0x3F) + 1
+ *                     x & 0x80:      STREAM_READ [off u24][len u16]; then, if x & 2, a
+ *                                    plain read of one chunk (260 bytes)
  * Invariants checked after every transfer to our address and at the end:
  *   - WHO_AM_I always reads 0x4C, STATUS is consistent (BUSY iff a slot is used);
+ *   - at the end, with the queue drained, STREAM_STATE's file size is FILE_SIZE's;
  *   - the firmware never asserts, and no sanitizer fires;
  *   - the queue drains: after the input, BUSY clears within the worst-case time.
  */
@@ -19,6 +26,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "crc.h"
 #include "flashbridge/protocol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,6 +54,63 @@ static void check_registers(void)
     uint8_t free_slots = st & FB_STATUS_QUEUE_MASK;
     check(free_slots <= FB_QUEUE_DEPTH, "free slots <= depth");
     check(((st & FB_STATUS_BUSY) != 0) == (free_slots < FB_QUEUE_DEPTH), "BUSY iff slot used");
+}
+
+/* With the queue drained, nothing moves between two register reads. */
+static void check_idle_registers(void)
+{
+    uint8_t reg = FB_CMD_FILE_SIZE, size[4], state[FB_STREAM_STATE_LEN];
+    size_t acked = 0;
+    check(board_transfer(FB_I2C_ADDR, &reg, 1, size, 4, &acked) == BOARD_ACK, "FILE_SIZE");
+    reg = FB_CMD_STREAM_STATE;
+    check(board_transfer(FB_I2C_ADDR, &reg, 1, state, sizeof state, &acked) == BOARD_ACK,
+          "STREAM_STATE");
+    check(memcmp(size, &state[3], 4) == 0, "STREAM_STATE size is FILE_SIZE");
+}
+
+/* Op 7 other than a power cycle: a streaming frame built from the input (see top).
+ * Returns the input bytes it used. */
+static size_t ext_op(uint8_t x, const uint8_t *p, size_t left)
+{
+    uint8_t f[FB_EXT_FRAME_MAX];
+    size_t len, used;
+    if (!(x & 0x80)) {
+        if (left < 2)
+            return left;
+        /* Mostly short frames (cheap to simulate), full ones when the top bit says so. */
+        size_t n = (p[1] & 0x80) ? FB_EXT_PAYLOAD_MAX : (size_t)(p[1] & 0x3F) + 1;
+        if (n > left - 2)
+            n = left - 2;
+        if (n == 0)
+            return left;
+        f[0] = FB_CMD_APPEND_CRC;
+        f[1] = p[0];
+        memcpy(&f[2], &p[2], n);
+        len = n + 2;
+        used = n + 2;
+    } else {
+        if (left < 5)
+            return left;
+        uint8_t b[1 + FB_LEN_STREAM_READ] = {FB_CMD_STREAM_READ, 0, p[0], p[1], p[2], 0, 0,
+                                             p[3], p[4]};
+        memcpy(f, b, 9);
+        len = 9;
+        used = 5;
+    }
+    uint16_t c = fb_crc16(FB_CRC16_INIT, f, len);
+    f[len] = (uint8_t)(c >> 8);
+    f[len + 1] = (uint8_t)c;
+    len += 2;
+    if (x & 1)
+        f[len / 2] ^= 0x20;
+    size_t acked = 0;
+    board_transfer(FB_I2C_ADDR, f, len, NULL, 0, &acked);
+    if ((x & 0x80) && (x & 2)) {
+        uint8_t chunk[FB_CHUNK_MAX];
+        board_wait(1000000u); /* 1 ms: the chunk is prepared within ~0.2 ms when idle */
+        board_transfer(FB_I2C_ADDR, NULL, 0, chunk, sizeof chunk, &acked);
+    }
+    return used;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -90,8 +155,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (op <= 6) {
             if (i < size)
                 board_wait((uint64_t)data[i++] * 50000u);
-        } else if (i < size && data[i++] == 0xC7) {
-            board_power_cycle(1000000u);
+        } else if (i < size) {
+            uint8_t x = data[i++];
+            if (x == 0xC7)
+                board_power_cycle(1000000u);
+            else
+                i += ext_op(x, &data[i], size - i);
+            check_registers();
         }
     }
     /* Liveness: whatever was sent, the queue drains within the worst case of four
@@ -100,6 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         board_wait(1000000u);
     check(!(read_reg(FB_CMD_STATUS) & FB_STATUS_BUSY), "queue drains");
     check_registers();
+    check_idle_registers();
     check(board_watchdog_resets() == 0, "no watchdog reset");
     return 0;
 }

@@ -30,6 +30,19 @@ def write_config(off, data):
     return xfer(bytes([0x30, off >> 8, off & 0xFF, len(data)]) + data + bytes(28 - len(data)))
 
 
+def append_crc(seq, data, corrupt=False):
+    """Op 7, streaming APPEND_CRC built by the harness (valid CRC unless corrupt)."""
+    assert len(data) == 256 or 1 <= len(data) <= 64
+    n = 0x80 if len(data) == 256 else len(data) - 1
+    return bytes([7, 0x02 | corrupt, seq, n]) + data
+
+
+def stream_read(off, n, read_chunk=True):
+    """Op 7, STREAM_READ of n bytes at off (u24), then one chunk read."""
+    x = 0x80 | (0x02 if read_chunk else 0)
+    return bytes([7, x, off >> 16, (off >> 8) & 0xFF, off & 0xFF, n >> 8, n & 0xFF])
+
+
 SEEDS = {
     "append_read": write_data(b"t,temp\n1,21.5\n") + wait(200)
     + xfer(bytes([0x20, 0, 0])) + wait(40) + xfer(b"", 255),
@@ -41,6 +54,10 @@ SEEDS = {
     "overflow": b"".join(write_data(bytes([i] * 30)) for i in range(6)) + xfer(b"\x81", 1),
     "power": write_data(b"abc") + power_cycle() + xfer(b"\x82", 4) + write_data(b"def"),
     "registers": xfer(b"\x01", 1) + xfer(b"\x80", 1) + xfer(b"\x81") + xfer(b"", 1),
+    "stream": append_crc(1, bytes(range(256))) + append_crc(2, b"\xff" * 60)
+    + append_crc(2, b"\xff" * 60) + append_crc(3, b"bad", corrupt=True) + wait(100)
+    + stream_read(0, 316) + stream_read(200, 10, read_chunk=False) + xfer(b"", 50)
+    + xfer(b"\x84", 7) + xfer(b"\x83", 10),
 }
 
 out = sys.argv[1]

@@ -9,6 +9,9 @@ state="$build/demo"
 mkdir -p "$state"
 sock="$state/fb.sock"
 
+# The previous run's log says "listening" too: without this, the wait below can see it
+# before the new simulator's redirection has truncated the file.
+rm -f "$state/sim.log"
 "$sim" --socket "$sock" --flash-image "$state/w25q64.img" \
        --config-image "$state/stm32f103-flash.img" >"$state/sim.log" 2>&1 &
 sim_pid=$!

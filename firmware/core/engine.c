@@ -14,6 +14,7 @@
 #include "hal.h"
 #include "i2c_target.h"
 #include "mailbox.h"
+#include "stream.h"
 #include "w25q64.h"
 
 enum state {
@@ -60,6 +61,7 @@ void fb_core_init(void)
 {
     mb_init();
     fb_i2c_reset();
+    xs_init();
     cfg_mount();
     df_reset();
     eng.flash_ok = false;
@@ -68,13 +70,13 @@ void fb_core_init(void)
     flash_ready();
 }
 
-/* Fill the back response buffer for a READ command; FB_EAGAIN while the interrupt is
- * still sending from it. */
+/* Prepare the 256-byte response of READ_SECTOR / READ_CONFIG and serve it. */
 static int prepare_response(const fb_frame_t *f)
 {
-    uint8_t *out = mb_response_back();
+    mb_response_reset();
+    uint8_t *out = mb_response_slot();
     if (!out)
-        return FB_EAGAIN;
+        return FB_OK; /* a newer READ command already waits: it answers instead */
     uint16_t arg = get16(&f->data[1]);
     if (f->data[0] == FB_CMD_READ_CONFIG) {
         cfg_read(arg, out, FB_RESPONSE_LEN);
@@ -83,7 +85,7 @@ static int prepare_response(const fb_frame_t *f)
         if (err)
             return err;
     }
-    mb_response_publish();
+    mb_response_commit(FB_RESPONSE_LEN, false);
     return FB_OK;
 }
 
@@ -97,12 +99,16 @@ static bool length_is(const fb_frame_t *f, uint8_t params)
 static int dispatch(const fb_frame_t *f)
 {
     const uint8_t *d = f->data;
+    if (d[0] == FB_CMD_READ_SECTOR || d[0] == FB_CMD_READ_CONFIG)
+        xs_read_cancel(); /* any READ command, valid or not, ends a streaming read */
     switch (d[0]) {
     case FB_CMD_WHO_AM_I:
     case FB_CMD_GET_FILENAME:
     case FB_CMD_STATUS:
     case FB_CMD_ERROR:
     case FB_CMD_FILE_SIZE:
+    case FB_CMD_CAPS:
+    case FB_CMD_STREAM_STATE:
         return FB_EINVAL; /* registers take no parameters (one-byte forms never queue) */
     case FB_CMD_SET_FILENAME:
         if (!length_is(f, FB_LEN_SET_FILENAME))
@@ -157,6 +163,12 @@ static int dispatch(const fb_frame_t *f)
             return FB_EINVAL;
         cfg_abort();
         return FB_OK;
+    /* streaming extension: stream.c */
+    case FB_CMD_APPEND_CRC:
+        eng.state = ENG_DATAFILE;
+        return xs_append_start(f, eng.flash_ok);
+    case FB_CMD_STREAM_READ:
+        return xs_read_start(f, eng.flash_ok);
     default:
         return FB_EUNKNOWN;
     }
@@ -168,6 +180,7 @@ static void finish(int err)
         publish_file();
         mb_set_erasing(df_background_pending());
     }
+    xs_command_done(err, df_size());
     if (err)
         mb_set_error(fb_err_to_bits(err));
     eng.state = ENG_IDLE;
@@ -209,14 +222,16 @@ bool fb_core_poll(void)
         ret = cfg_poll();
         break;
     default: {
+        /* The next chunk of a streaming read first: a short SPI read, and the host may
+         * be waiting for it; but not while an erase step holds the device. */
+        if (eng.flash_ok && !df_background_busy() && xs_read_poll())
+            return true;
         const fb_frame_t *f = mb_peek();
         /* A command waits for a background erase step already on the device, and
          * nothing else: between steps the command goes first. */
         if (!f || (eng.flash_ok && df_background_busy()))
             return background();
         ret = dispatch(f);
-        if (ret == FB_EAGAIN && eng.state == ENG_IDLE)
-            return false; /* response buffer still being sent: retry on the next event */
         break;
     }
     }

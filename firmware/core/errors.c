@@ -20,6 +20,10 @@ uint8_t fb_err_to_bits(int err)
     case FB_EUNKNOWN:
         bits = FB_ERR_UNKNOWN_CMD;
         break;
+    case FB_ECRC:
+    case FB_ESEQ:
+        bits = FB_ERR_STREAM;
+        break;
     default: /* FB_EFLASH, FB_ETIMEOUT, FB_ECORRUPT: the storage failed us */
         bits = FB_ERR_FLASH;
         break;

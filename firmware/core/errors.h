@@ -18,6 +18,9 @@ enum {
     FB_EAGAIN = -6,   /* operation still running: poll again */
     FB_ECORRUPT = -7, /* stored data is not as written (e.g. a cut left a page dirty) */
     FB_EUNKNOWN = -8, /* command byte not in the protocol */
+    /* streaming extension (stream.c) */
+    FB_ECRC = -9,     /* a frame's CRC does not match its bytes */
+    FB_ESEQ = -10,    /* APPEND_CRC sequence number neither the next nor the last */
 };
 
 /* The ERROR-register bits that report err to the host (0 for FB_OK). */

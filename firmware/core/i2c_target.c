@@ -3,12 +3,16 @@
  * serves the prepared response on plain reads, and posts command frames to the main
  * loop (mailbox.h). Nothing here waits or touches a flash device.
  *
+ * Written bytes go straight into the free queue slot (up to FB_EXT_FRAME_MAX of them):
+ * nothing is copied at STOP, so every event costs a few instructions whatever the frame
+ * length. CRCs of streaming frames are checked by the main loop, not here.
+ *
  * Read sources, in order of precedence when the controller starts reading:
  *  1. a register named by a one-byte write in the same transaction (repeated start);
  *  2. a register named by a one-byte write in the previous transaction that ended with
  *     STOP (write-then-plain-read), served once;
- *  3. the prepared response of the last READ_SECTOR / READ_CONFIG (0xFF while none is
- *     ready).
+ *  3. the prepared response of the last READ command (0xFF while none is ready); a
+ *     streaming chunk read in full is consumed and the next one takes its place.
  * Reads past the end of a source return 0xFF.
  */
 #include "i2c_target.h"
@@ -18,8 +22,9 @@
 
 /* Interrupt-private state: only the I2C interrupt reads or writes it. */
 static struct {
-    uint8_t rx[FB_FRAME_MAX];
-    uint8_t rx_len;     /* bytes of the current write phase, saturating past FB_FRAME_MAX */
+    fb_frame_t *slot;   /* queue slot this write fills; NULL when the queue was full */
+    uint16_t rx_len;    /* bytes of the current write phase, saturating at OVERLONG */
+    uint8_t cmd;        /* first byte of the current write phase */
     uint8_t selected;   /* register chosen by this transaction's write, 0 = none */
     uint8_t one_shot;   /* register for the next plain read, 0 = none */
     bool writing;       /* a write phase is in progress */
@@ -28,14 +33,15 @@ static struct {
     const uint8_t *src; /* current read source */
     uint16_t src_len;
     uint16_t pos;
-    uint8_t snap[4];    /* register value captured when the read began */
+    uint8_t snap[FB_STREAM_STATE_LEN]; /* register value captured when the read began */
 } t FB_RAMDATA;
 
 static bool is_register(uint8_t cmd) FB_RAMFUNC;
 static bool is_register(uint8_t cmd)
 {
     return cmd == FB_CMD_WHO_AM_I || cmd == FB_CMD_GET_FILENAME || cmd == FB_CMD_STATUS ||
-           cmd == FB_CMD_ERROR || cmd == FB_CMD_FILE_SIZE;
+           cmd == FB_CMD_ERROR || cmd == FB_CMD_FILE_SIZE || cmd == FB_CMD_CAPS ||
+           cmd == FB_CMD_STREAM_STATE;
 }
 
 /* Point the read source at register reg. Values are captured now, so a multi-byte
@@ -67,6 +73,14 @@ static void select_register(uint8_t reg)
         t.src_len = 4;
         break;
     }
+    case FB_CMD_STREAM_STATE:
+        mb_isr_stream_state(t.snap);
+        t.src_len = FB_STREAM_STATE_LEN;
+        break;
+    case FB_CMD_CAPS: /* constant after boot */
+        t.src = mb_isr_caps();
+        t.src_len = FB_CAPS_LEN;
+        break;
     default: /* FB_CMD_GET_FILENAME: published by the main loop under its lock */
         t.src = mb_isr_filename();
         t.src_len = FB_FILENAME_LEN;
@@ -81,26 +95,19 @@ static void end_write(bool stop)
     t.writing = false;
     if (t.rx_len == 0)
         return; /* address-only probe */
-    uint8_t cmd = t.rx[0];
-    if (t.rx_len == 1 && is_register(cmd)) {
+    if (t.rx_len == 1 && is_register(t.cmd)) {
         if (stop)
-            t.one_shot = cmd;
+            t.one_shot = t.cmd;
         else
-            t.selected = cmd;
+            t.selected = t.cmd;
         return;
     }
-    fb_frame_t *slot = mb_isr_slot();
-    if (!slot) {
+    if (!t.slot) {
         /* Never silently dropped: the host learns it from ERROR. */
         mb_isr_set_error(FB_ERR_QUEUE_FULL | FB_ERR_FAILED);
         return;
     }
-    uint8_t n = t.rx_len > FB_FRAME_MAX ? FB_FRAME_MAX : t.rx_len;
-    for (uint8_t i = 0; i < n; i++)
-        slot->data[i] = t.rx[i];
-    slot->len = t.rx_len;
-    if (cmd == FB_CMD_READ_SECTOR || cmd == FB_CMD_READ_CONFIG)
-        mb_isr_response_stale();
+    t.slot->len = t.rx_len;
     mb_isr_post();
 }
 
@@ -108,7 +115,7 @@ static void end_read(void) FB_RAMFUNC;
 static void end_read(void)
 {
     if (t.sending_response)
-        mb_isr_response_end();
+        mb_isr_response_end(t.pos >= t.src_len);
     t.sending_response = false;
     t.error_pending = false;
     t.src = 0;
@@ -123,6 +130,7 @@ void fb_i2c_addr(bool read)
     if (!read) {
         t.writing = true;
         t.rx_len = 0;
+        t.slot = mb_isr_slot();
         t.selected = 0;
         t.one_shot = 0; /* a register chosen by an earlier write is for the very next read */
         return;
@@ -135,8 +143,9 @@ void fb_i2c_addr(bool read)
         select_register(t.one_shot);
         t.one_shot = 0;
     } else {
-        t.src = mb_isr_response_begin();
-        t.src_len = t.src ? FB_RESPONSE_LEN : 0;
+        uint16_t len = 0;
+        t.src = mb_isr_response_begin(&len);
+        t.src_len = len;
         t.sending_response = t.src != 0;
     }
 }
@@ -145,10 +154,12 @@ bool fb_i2c_write_byte(uint8_t byte)
 {
     if (!t.writing)
         return false;
-    if (t.rx_len < FB_FRAME_MAX)
-        t.rx[t.rx_len] = byte;
-    if (t.rx_len <= FB_FRAME_MAX)
-        t.rx_len++; /* FB_FRAME_MAX + 1 marks an overlong frame */
+    if (t.rx_len == 0)
+        t.cmd = byte;
+    if (t.slot && t.rx_len < FB_SLOT_LEN)
+        t.slot->data[t.rx_len] = byte;
+    if (t.rx_len < FB_FRAME_OVERLONG)
+        t.rx_len++; /* FB_FRAME_OVERLONG marks an overlong frame */
     return true;
 }
 
@@ -175,13 +186,18 @@ void fb_i2c_abort(void)
 {
     t.writing = false;
     t.rx_len = 0;
+    t.slot = 0;
     t.selected = 0;
+    /* Not a complete read: a streaming chunk stays to be read again. */
+    t.pos = 0;
     end_read();
 }
 
 void fb_i2c_reset(void)
 {
+    t.slot = 0;
     t.rx_len = 0;
+    t.cmd = 0;
     t.selected = 0;
     t.one_shot = 0;
     t.writing = false;

@@ -3,19 +3,27 @@
  *
  * Everything the two sides share lives in this module and nowhere else: the command
  * queue, the ERROR register, the registers the main loop publishes (file name, file
- * size) and the prepared-response double buffer.
+ * size, streaming state, capabilities) and the two prepared-response slots.
  *
  * Rule: the I2C interrupt runs at the highest priority, so its accesses are atomic
  * with respect to the main loop; the main loop touches shared fields only inside
  * hal_irq_save()/hal_irq_restore() (PRIMASK saved and restored, never blindly enabled),
  * which every mb_* main-loop function below does internally. The interrupt never writes
- * the main loop's task state: it only appends frames to the queue and reads/clears the
- * registers.
+ * the main loop's task state: it only fills queue slots, reads/clears the registers and
+ * consumes prepared responses.
  *
- * Queue: a ring of FB_QUEUE_DEPTH frames. The interrupt fills the slot at head and
- * publishes it by advancing head; the main loop processes the frame at tail in place
- * and frees it (advances tail) only when the command has finished, so "head != tail"
- * is exactly the STATUS BUSY bit and DEPTH - (head - tail) the free-slot count.
+ * Queue: a ring of FB_QUEUE_DEPTH frames of up to FB_EXT_FRAME_MAX bytes. The interrupt
+ * writes the bytes of a write transfer straight into the free slot at head (no copy at
+ * STOP) and publishes it by advancing head; the main loop processes the frame at tail in
+ * place and frees it (advances tail) only when the command has finished, so
+ * "head != tail" is exactly the STATUS BUSY bit and DEPTH - (head - tail) the free-slot
+ * count.
+ *
+ * Responses: two slots used as a FIFO of prepared responses. The main loop fills the
+ * slot at wr and commits it; the interrupt serves the slot at rd to plain reads. A v1
+ * response (READ_SECTOR, READ_CONFIG) stays until the next READ command; a streaming
+ * chunk is consumed by a plain read that clocks it out in full, and rd moves on to the
+ * next chunk, which the main loop prepared meanwhile in the other slot.
  */
 #ifndef FB_CORE_MAILBOX_H
 #define FB_CORE_MAILBOX_H
@@ -26,13 +34,17 @@
 #include "flashbridge/protocol.h"
 #include "ramfunc.h"
 
-/* A frame longer than FB_FRAME_MAX is posted with len = FB_FRAME_OVERLONG so the main
- * loop can reject it; its bytes past FB_FRAME_MAX were dropped. */
-#define FB_FRAME_OVERLONG (FB_FRAME_MAX + 1u)
+/* Bytes a queue slot holds: the longest frame of any command. */
+#define FB_SLOT_LEN FB_EXT_FRAME_MAX
+/* A frame longer than FB_SLOT_LEN is posted with len = FB_FRAME_OVERLONG so the main
+ * loop can reject it; its bytes past FB_SLOT_LEN were dropped. */
+#define FB_FRAME_OVERLONG (FB_SLOT_LEN + 1u)
+/* Bytes a response slot holds: a v1 response or a streaming chunk. */
+#define FB_RESPONSE_SLOT_LEN FB_CHUNK_MAX
 
 typedef struct fb_frame {
-    uint8_t len;
-    uint8_t data[FB_FRAME_MAX];
+    uint16_t len;
+    uint8_t data[FB_SLOT_LEN];
 } fb_frame_t;
 
 /* ---- main loop side ---- */
@@ -47,16 +59,32 @@ void mb_publish_filename(const uint8_t name[FB_FILENAME_LEN]);
 void mb_publish_file_size(uint32_t size);
 /* Background erasing in progress (STATUS ERASING). */
 void mb_set_erasing(bool on);
-/* Buffer to prepare the next response in, or NULL while the interrupt is still sending
- * from it (try again on a later pass). */
-uint8_t *mb_response_back(void);
-/* Make the back buffer the one served to plain reads and set STATUS READY. */
-void mb_response_publish(void);
+/* An APPEND_CRC frame was accepted: its seq and the new file size, published together
+ * (STREAM_STATE). */
+void mb_publish_append(uint8_t seq, uint32_t size);
+/* The CAPS register's bytes (constant after boot). */
+void mb_publish_caps(const uint8_t caps[FB_CAPS_LEN]);
+/* A streaming frame failed its CRC check: count it (STREAM_STATE). */
+void mb_count_crc_error(void);
+
+/* A READ command (READ_SECTOR, READ_CONFIG, STREAM_READ) is being executed: drop every
+ * prepared response, and make the next slot to fill one no plain read is sending from. */
+void mb_response_reset(void);
+/* The slot to prepare the next response in, or NULL while both are taken (a chunk
+ * waits to be read, the other is being sent). */
+uint8_t *mb_response_slot(void);
+/* The slot from mb_response_slot() holds len bytes: serve it to plain reads (STATUS
+ * READY). consumable: a streaming chunk, gone once read in full; else it stays until
+ * the next reset. Returns false, and drops it, when a newer READ command has arrived
+ * meanwhile (its answer, not this one, is what the host waits for). */
+bool mb_response_commit(uint16_t len, bool consumable);
 
 /* ---- interrupt side (FB_RAMFUNC: called from the I2C handler) ---- */
-/* Slot the interrupt assembles the next frame in, or NULL when the queue is full. */
+/* Slot the interrupt writes the next frame into, or NULL when the queue is full. */
 fb_frame_t *mb_isr_slot(void) FB_RAMFUNC;
-/* Publish the slot filled since mb_isr_slot(). */
+/* Publish the slot filled since mb_isr_slot(). A READ command (READ_SECTOR,
+ * READ_CONFIG, STREAM_READ) also withdraws the prepared responses: they no longer
+ * answer the host. */
 void mb_isr_post(void) FB_RAMFUNC;
 void mb_isr_set_error(uint8_t bits) FB_RAMFUNC;
 uint8_t mb_isr_error(void) FB_RAMFUNC;
@@ -65,10 +93,14 @@ void mb_isr_clear_error(uint8_t bits) FB_RAMFUNC;
 uint8_t mb_isr_status(void) FB_RAMFUNC;
 uint32_t mb_isr_file_size(void) FB_RAMFUNC;
 const uint8_t *mb_isr_filename(void) FB_RAMFUNC;
-/* A READ command was queued: the current response no longer answers the host. */
-void mb_isr_response_stale(void) FB_RAMFUNC;
-/* Start/stop serving the prepared response; NULL when none is ready. */
-const uint8_t *mb_isr_response_begin(void) FB_RAMFUNC;
-void mb_isr_response_end(void) FB_RAMFUNC;
+const uint8_t *mb_isr_caps(void) FB_RAMFUNC;
+/* STREAM_STATE, serialised into out (FB_STREAM_STATE_LEN bytes). */
+void mb_isr_stream_state(uint8_t *out) FB_RAMFUNC;
+/* Start serving the prepared response to a plain read: its bytes and *len, or NULL
+ * when none is ready. */
+const uint8_t *mb_isr_response_begin(uint16_t *len) FB_RAMFUNC;
+/* The plain read ended; whole = every byte of the response was clocked out (a
+ * streaming chunk is then consumed). */
+void mb_isr_response_end(bool whole) FB_RAMFUNC;
 
 #endif

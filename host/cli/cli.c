@@ -15,11 +15,12 @@
 #include "flashbridge/protocol.h"
 
 #define PROG "flashbridge"
-/* Reads for `file get` go in chunks so progress moves and memory stays small. */
-#define GET_CHUNK (16u * FB_SECTOR_SIZE)
+/* Reads for `file get` go in pieces so memory stays small; each piece is one streaming
+ * read with the extension, so they are large enough for its request to be noise. */
+#define GET_CHUNK (256u * FB_SECTOR_SIZE)
 
 static const char usage_text[] =
-    "usage: " PROG " [--sim SOCKET | --dev /dev/i2c-N] [--addr 0x3B] [--quiet] COMMAND ...\n"
+    "usage: " PROG " [--sim SOCKET | --dev /dev/i2c-N] [--addr 0x3B] [--v1] [--quiet] COMMAND ...\n"
     "\n"
     "Talk to a flashbridge I2C storage co-processor.\n"
     "\n"
@@ -27,6 +28,7 @@ static const char usage_text[] =
     "  --sim SOCKET     flashbridge-sim socket          (FLASHBRIDGE_SIM)\n"
     "  --dev PATH       Linux I2C adapter, /dev/i2c-N   (FLASHBRIDGE_DEV)\n"
     "  --addr ADDR      7-bit target address (default 0x3B)\n"
+    "  --v1             v1 frames only, even if the target has the streaming extension\n"
     "  --quiet, -q      no progress line and no informational messages\n"
     "  --help, -h       this text\n"
     "\n"
@@ -73,6 +75,7 @@ struct args {
     const char *dev;
     uint8_t addr;
     bool quiet;
+    bool v1;
     enum op op;
     unsigned offset;
     unsigned length;
@@ -347,6 +350,10 @@ static int parse_args(cli_t *cli, int argc, char **argv)
             a->quiet = true;
             continue;
         }
+        if (strcmp(argv[i], "--v1") == 0) {
+            a->v1 = true;
+            continue;
+        }
         if ((r = opt_value(argc, argv, &i, "--sim", &v)) != 0) {
             if (r < 0 || !*v)
                 return usage_error(cli, "--sim needs a socket path");
@@ -606,6 +613,9 @@ static int cmd_info(cli_t *cli)
         return fail(cli, rc, "reading the file name");
     if ((rc = fb_file_size(c, &size)))
         return fail(cli, rc, "reading the file size");
+    fb_proto_t proto;
+    if ((rc = fb_protocol(c, &proto)))
+        return fail(cli, rc, "reading the capabilities");
     fb_name_from_83(name11, name, sizeof name);
     describe_status(st, desc, sizeof desc);
     FILE *o = cli->io->out;
@@ -614,6 +624,11 @@ static int cmd_info(cli_t *cli)
     fprintf(o, "status:    0x%02X %s\n", st, desc);
     fprintf(o, "file name: %s\n", name);
     fprintf(o, "file size: %" PRIu32 " bytes\n", size);
+    if (proto == FB_PROTO_EXT)
+        fprintf(o, "protocol:  streaming extension v%u (%u-byte frames, CRC-16, %u-slot queue)\n",
+                c->caps.version, c->caps.max_payload, c->caps.queue_depth);
+    else
+        fprintf(o, "protocol:  v1%s\n", cli->a.v1 ? " (forced by --v1)" : "");
     return FB_EXIT_OK;
 }
 
@@ -883,6 +898,8 @@ int fb_cli_run(const fb_cli_io_t *io, int argc, char **argv, fb_transport_t *inj
         fb_transport_t *t = injected;
         if (t || !(ex = open_transport(cli, &t))) {
             fb_client_init(&cli->client, t, cli->a.addr);
+            if (cli->a.v1)
+                cli->client.proto = FB_PROTO_V1;
             ex = check_identity(cli);
             if (!ex)
                 ex = dispatch(cli);

@@ -8,14 +8,18 @@
  *   - we never sleep a fixed time: we poll STATUS every poll_us, bounded by the
  *     datasheet-derived budget of fb_timeout_us();
  *   - streams of frames (appends, config writes) use the STATUS free-slot nibble as
- *     credits, so the queue never overflows and the bus is not wasted on polls.
+ *     credits, so the queue never overflows and the bus is not wasted on polls;
+ *   - file appends and reads go to client_stream.c when the target has the streaming
+ *     extension (fb_protocol()).
  */
 #include <string.h>
 
+#include "client_internal.h"
 #include "flashbridge.h"
 #include "flashbridge/protocol.h"
 
 #define DEFAULT_POLL_US 500u
+#define DEFAULT_RETRIES 3u
 
 void fb_client_init(fb_client_t *c, fb_transport_t *t, uint8_t addr7)
 {
@@ -23,38 +27,39 @@ void fb_client_init(fb_client_t *c, fb_transport_t *t, uint8_t addr7)
     c->t = t;
     c->addr = addr7;
     c->poll_us = DEFAULT_POLL_US;
+    c->retries = DEFAULT_RETRIES;
 }
 
-static int xfer(fb_client_t *c, const uint8_t *w, size_t wlen, uint8_t *r, size_t rlen)
+int fbi_xfer(fb_client_t *c, const uint8_t *w, size_t wlen, uint8_t *r, size_t rlen)
 {
     if (!c || !c->t)
         return FB_HOST_EINVAL;
     return c->t->ops->xfer(c->t, c->addr, w, wlen, r, rlen);
 }
 
-static int reg_read(fb_client_t *c, uint8_t reg, uint8_t *buf, size_t n)
+int fbi_reg_read(fb_client_t *c, uint8_t reg, uint8_t *buf, size_t n)
 {
-    return xfer(c, &reg, 1, buf, n);
+    return fbi_xfer(c, &reg, 1, buf, n);
 }
 
 static int send_frame(fb_client_t *c, const uint8_t *frame, size_t len)
 {
-    return xfer(c, frame, len, NULL, 0);
+    return fbi_xfer(c, frame, len, NULL, 0);
 }
 
-static uint64_t now_us(fb_client_t *c)
+uint64_t fbi_now_us(fb_client_t *c)
 {
     return c->t->ops->now_us(c->t);
 }
 
 /* Elapsed time that tolerates a clock that steps back (never negative). */
-static uint64_t elapsed_us(fb_client_t *c, uint64_t since)
+uint64_t fbi_elapsed_us(fb_client_t *c, uint64_t since)
 {
-    uint64_t now = now_us(c);
+    uint64_t now = fbi_now_us(c);
     return now > since ? now - since : 0;
 }
 
-static void report_progress(fb_client_t *c, uint64_t done, uint64_t total)
+void fbi_progress(fb_client_t *c, uint64_t done, uint64_t total)
 {
     if (c->progress)
         c->progress(c->progress_ctx, done, total);
@@ -63,7 +68,7 @@ static void report_progress(fb_client_t *c, uint64_t done, uint64_t total)
 int fb_who_am_i(fb_client_t *c, uint8_t *id)
 {
     uint8_t v = 0;
-    int rc = reg_read(c, FB_CMD_WHO_AM_I, &v, 1);
+    int rc = fbi_reg_read(c, FB_CMD_WHO_AM_I, &v, 1);
     if (rc)
         return rc;
     if (id)
@@ -77,14 +82,14 @@ int fb_status(fb_client_t *c, uint8_t *status)
 {
     if (!status)
         return FB_HOST_EINVAL;
-    return reg_read(c, FB_CMD_STATUS, status, 1);
+    return fbi_reg_read(c, FB_CMD_STATUS, status, 1);
 }
 
 int fb_error(fb_client_t *c, uint8_t *bits)
 {
     if (!bits)
         return FB_HOST_EINVAL;
-    return reg_read(c, FB_CMD_ERROR, bits, 1);
+    return fbi_reg_read(c, FB_CMD_ERROR, bits, 1);
 }
 
 int fb_file_size(fb_client_t *c, uint32_t *size)
@@ -92,7 +97,7 @@ int fb_file_size(fb_client_t *c, uint32_t *size)
     uint8_t b[4];
     if (!size)
         return FB_HOST_EINVAL;
-    int rc = reg_read(c, FB_CMD_FILE_SIZE, b, sizeof b);
+    int rc = fbi_reg_read(c, FB_CMD_FILE_SIZE, b, sizeof b);
     if (rc)
         return rc;
     uint32_t v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
@@ -106,7 +111,7 @@ int fb_file_size(fb_client_t *c, uint32_t *size)
 
 /* Read ERROR (clearing it) after STATUS showed its flag: EDEVICE with the bits kept in
  * last_error, or OK if it was already clear. */
-static int collect_error(fb_client_t *c)
+int fbi_collect_error(fb_client_t *c)
 {
     uint8_t bits = 0;
     int rc = fb_error(c, &bits);
@@ -119,11 +124,11 @@ static int collect_error(fb_client_t *c)
 }
 
 /* fb_wait_idle that also hands back the last STATUS read (the one with BUSY clear). */
-static int wait_idle_status(fb_client_t *c, uint64_t timeout_us, uint8_t *last)
+int fbi_wait_idle_status(fb_client_t *c, uint64_t timeout_us, uint8_t *last)
 {
     if (!c || !c->t)
         return FB_HOST_EINVAL;
-    uint64_t start = now_us(c);
+    uint64_t start = fbi_now_us(c);
     uint8_t st;
     for (;;) {
         int rc = fb_status(c, &st);
@@ -131,7 +136,7 @@ static int wait_idle_status(fb_client_t *c, uint64_t timeout_us, uint8_t *last)
             return rc;
         if (!(st & FB_STATUS_BUSY))
             break;
-        if (elapsed_us(c, start) >= timeout_us)
+        if (fbi_elapsed_us(c, start) >= timeout_us)
             return FB_HOST_ETIMEOUT;
         rc = c->t->ops->sleep_us(c->t, c->poll_us);
         if (rc)
@@ -140,13 +145,13 @@ static int wait_idle_status(fb_client_t *c, uint64_t timeout_us, uint8_t *last)
     if (last)
         *last = st;
     if (st & FB_STATUS_ERROR)
-        return collect_error(c);
+        return fbi_collect_error(c);
     return FB_HOST_OK;
 }
 
 int fb_wait_idle(fb_client_t *c, uint64_t timeout_us)
 {
-    return wait_idle_status(c, timeout_us, NULL);
+    return fbi_wait_idle_status(c, timeout_us, NULL);
 }
 
 /* A single command frame, then wait for the queue to drain. */
@@ -167,14 +172,14 @@ static int prepared_read(fb_client_t *c, uint8_t cmd, uint16_t arg, uint8_t out[
     if (rc)
         return rc;
     uint8_t st = 0;
-    rc = wait_idle_status(c, fb_timeout_us(cmd, 0), &st);
+    rc = fbi_wait_idle_status(c, fb_timeout_us(cmd, 0), &st);
     if (rc)
         return rc;
     /* Without READY the plain read would return whatever the target has (0xFF or an
      * older response) and we would hand it back as data. */
     if (!(st & FB_STATUS_READY))
         return FB_HOST_EPROTO;
-    return xfer(c, NULL, 0, out, FB_RESPONSE_LEN);
+    return fbi_xfer(c, NULL, 0, out, FB_RESPONSE_LEN);
 }
 
 /*
@@ -189,7 +194,7 @@ static int stream_frames(fb_client_t *c, uint8_t cmd, size_t total, frame_builde
                          const void *ctx)
 {
     uint64_t budget = fb_timeout_us(cmd, 0);
-    uint64_t since = now_us(c);
+    uint64_t since = fbi_now_us(c);
     size_t done = 0;
     while (done < total) {
         uint8_t st;
@@ -199,7 +204,7 @@ static int stream_frames(fb_client_t *c, uint8_t cmd, size_t total, frame_builde
         /* Stop at the first reported failure (file full, flash error): the frames
          * after it would fail too, or append after a hole. */
         if (st & FB_STATUS_ERROR) {
-            rc = collect_error(c);
+            rc = fbi_collect_error(c);
             if (rc)
                 return rc;
         }
@@ -209,7 +214,7 @@ static int stream_frames(fb_client_t *c, uint8_t cmd, size_t total, frame_builde
         if (credits == 0 && !(st & FB_STATUS_BUSY))
             credits = 1;
         if (credits == 0) {
-            if (elapsed_us(c, since) >= budget)
+            if (fbi_elapsed_us(c, since) >= budget)
                 return FB_HOST_ETIMEOUT;
             rc = c->t->ops->sleep_us(c->t, c->poll_us);
             if (rc)
@@ -224,8 +229,8 @@ static int stream_frames(fb_client_t *c, uint8_t cmd, size_t total, frame_builde
                 return rc;
             done += n;
         }
-        since = now_us(c);
-        report_progress(c, done, total);
+        since = fbi_now_us(c);
+        fbi_progress(c, done, total);
     }
     return fb_wait_idle(c, budget);
 }
@@ -252,6 +257,12 @@ int fb_file_append(fb_client_t *c, const uint8_t *buf, size_t len)
         return FB_HOST_EINVAL;
     if (len == 0)
         return FB_HOST_OK;
+    fb_proto_t proto;
+    int rc = fb_protocol(c, &proto);
+    if (rc)
+        return rc;
+    if (proto == FB_PROTO_EXT && (c->caps.features & FB_FEAT_APPEND_CRC))
+        return fbi_ext_append(c, buf, len);
     struct append_ctx a = {buf, len};
     return stream_frames(c, FB_CMD_WRITE_DATA, len, build_write_data, &a);
 }
@@ -325,7 +336,7 @@ int fb_file_get_name(fb_client_t *c, char name11[11])
 {
     if (!name11)
         return FB_HOST_EINVAL;
-    return reg_read(c, FB_CMD_GET_FILENAME, (uint8_t *)name11, FB_FILENAME_LEN);
+    return fbi_reg_read(c, FB_CMD_GET_FILENAME, (uint8_t *)name11, FB_FILENAME_LEN);
 }
 
 int fb_file_clear(fb_client_t *c)
@@ -350,11 +361,20 @@ int fb_file_read(fb_client_t *c, uint32_t offset, uint8_t *buf, size_t len)
     uint64_t end = (uint64_t)offset + len;
     if ((end - 1) / FB_SECTOR_SIZE > FB_SECTOR_INDEX_MAX)
         return FB_HOST_EINVAL;
+    fb_proto_t proto;
+    int rc = fb_protocol(c, &proto);
+    if (rc)
+        return rc;
+    /* The extension serves the file's capacity; the last sectors v1 can name (the
+     * metadata area, read as 0xFF) stay with READ_SECTOR. */
+    if (proto == FB_PROTO_EXT && (c->caps.features & FB_FEAT_STREAM_READ) &&
+        end <= FB_FILE_CAPACITY)
+        return fbi_ext_read(c, offset, buf, len);
     size_t done = 0;
     while (done < len) {
         uint64_t pos = (uint64_t)offset + done;
         uint8_t sector[FB_SECTOR_SIZE];
-        int rc = prepared_read(c, FB_CMD_READ_SECTOR, (uint16_t)(pos / FB_SECTOR_SIZE), sector);
+        rc = prepared_read(c, FB_CMD_READ_SECTOR, (uint16_t)(pos / FB_SECTOR_SIZE), sector);
         if (rc)
             return rc;
         size_t at = (size_t)(pos % FB_SECTOR_SIZE);
@@ -363,7 +383,7 @@ int fb_file_read(fb_client_t *c, uint32_t offset, uint8_t *buf, size_t len)
             n = len - done;
         memcpy(buf + done, sector + at, n);
         done += n;
-        report_progress(c, done, len);
+        fbi_progress(c, done, len);
     }
     return FB_HOST_OK;
 }

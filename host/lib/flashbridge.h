@@ -9,6 +9,11 @@
  * Waiting: commands that queue work are followed by polling STATUS until BUSY clears,
  * with a timeout derived from the datasheet maximum of the flash work the command
  * implies (see fb_timeout_us()); no fixed sleeps.
+ *
+ * Protocol: file appends and reads use the streaming extension (256-byte frames with a
+ * CRC and sequence numbers, streaming reads; docs/PROTOCOL.md) when the target reports
+ * it in its CAPS register, and the v1 frames otherwise. The first append or read asks
+ * (fb_protocol()); set proto = FB_PROTO_V1 before it to never use the extension.
  */
 #ifndef FLASHBRIDGE_HOST_H
 #define FLASHBRIDGE_HOST_H
@@ -27,7 +32,30 @@ enum {
     FB_HOST_EDEVICE = -4,  /* target reported an error (see last_error) */
     FB_HOST_EINVAL = -5,   /* bad argument from the caller */
     FB_HOST_EPROTO = -6,   /* unexpected answer (wrong WHO_AM_I, bad size) */
+    FB_HOST_ENOTSUP = -7,  /* the target does not offer this (no streaming extension) */
 };
+
+typedef enum {
+    FB_PROTO_AUTO = 0, /* ask the target (CAPS) on first use */
+    FB_PROTO_V1,       /* v1 frames only (30-byte appends, READ_SECTOR) */
+    FB_PROTO_EXT,      /* the streaming extension for file appends and reads */
+} fb_proto_t;
+
+/* The CAPS register, decoded. */
+typedef struct fb_caps {
+    uint8_t version;       /* FB_EXT_VERSION */
+    uint8_t features;      /* FB_FEAT_* */
+    uint16_t max_payload;  /* data bytes per frame / chunk */
+    uint8_t queue_depth;
+} fb_caps_t;
+
+/* What the streaming code had to do to get the data through (cumulative). */
+typedef struct fb_stream_stats {
+    unsigned bus_retries;    /* frames sent again after a bus error */
+    unsigned resyncs;        /* appends resumed from the target's last accepted frame */
+    unsigned read_restarts;  /* streaming reads asked again after a bad chunk */
+    unsigned not_ready;      /* chunk reads that found the chunk not yet prepared */
+} fb_stream_stats_t;
 
 typedef struct fb_client {
     fb_transport_t *t;
@@ -37,6 +65,12 @@ typedef struct fb_client {
     /* Progress callback for long transfers (bytes done, total); may be NULL. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
     void *progress_ctx;
+    /* Streaming extension. proto: FB_PROTO_AUTO until fb_protocol() has asked (then
+     * V1 or EXT); set it to FB_PROTO_V1 to force v1. */
+    fb_proto_t proto;
+    fb_caps_t caps;        /* valid when proto == FB_PROTO_EXT */
+    unsigned retries;      /* bus errors tolerated per frame or chunk (default 3) */
+    fb_stream_stats_t stats;
 } fb_client_t;
 
 /* Bind a client to a transport (not owned). Does not talk to the target. */
@@ -52,6 +86,16 @@ int fb_status(fb_client_t *c, uint8_t *status);
 /* Reads (and so clears) the ERROR register. */
 int fb_error(fb_client_t *c, uint8_t *bits);
 int fb_file_size(fb_client_t *c, uint32_t *size);
+/* CAPS register: FB_HOST_OK with *caps filled, FB_HOST_ENOTSUP when the target has no
+ * streaming extension (its register does not read as a valid CAPS). Asking a target
+ * without the extension makes it flag an unknown command; that ERROR is read (cleared)
+ * here unless an error was already pending before. */
+int fb_caps(fb_client_t *c, fb_caps_t *caps);
+/* The protocol appends and reads use: resolves FB_PROTO_AUTO once with fb_caps(). */
+int fb_protocol(fb_client_t *c, fb_proto_t *proto);
+/* STREAM_STATE register: last accepted APPEND_CRC sequence number, frames rejected for
+ * their CRC so far, data file size. Any pointer may be NULL. */
+int fb_stream_state(fb_client_t *c, uint8_t *seq, uint16_t *crc_errors, uint32_t *size);
 
 /* Poll STATUS until BUSY clears or timeout_us passes (FB_HOST_ETIMEOUT), then read
  * ERROR: FB_HOST_EDEVICE if any bit was set. */
@@ -65,8 +109,15 @@ int fb_config_clear(fb_client_t *c);
 /* Data file. name11: 8.3, space padded, 11 bytes. */
 int fb_file_set_name(fb_client_t *c, const char name11[11]);
 int fb_file_get_name(fb_client_t *c, char name11[11]);
+/* Append len bytes. With the extension: 256-byte APPEND_CRC frames sent on the STATUS
+ * free-slot credits; a frame hit by a bus error is sent again under the same sequence
+ * number (the target appends it once), and frames the target refused (bad CRC on the
+ * wire, out of sequence after a lost frame) are sent again from the first one it did
+ * not accept. Returns once the target has stored everything. */
 int fb_file_append(fb_client_t *c, const uint8_t *buf, size_t len);
-/* Read len bytes at offset (exact bytes, 0xFF included; the caller bounds by size). */
+/* Read len bytes at offset (exact bytes, 0xFF included; the caller bounds by size).
+ * With the extension: one STREAM_READ, then one plain read per 256-byte chunk, each
+ * checked by its CRC and index (a bad one is asked again from its offset). */
 int fb_file_read(fb_client_t *c, uint32_t offset, uint8_t *buf, size_t len);
 int fb_file_clear(fb_client_t *c);
 /* One READ_SECTOR: 256 bytes of file index (0xFF past the end). */
@@ -75,6 +126,10 @@ int fb_file_read_sector(fb_client_t *c, uint16_t index, uint8_t out[256]);
 /* "NAME.EXT" <-> 11-byte space-padded form. FB_HOST_EINVAL if it does not fit 8.3. */
 int fb_name_to_83(const char *dotted, char name11[11]);
 void fb_name_from_83(const char name11[11], char *dotted, size_t len);
+
+/* CRC-16/CCITT-FALSE of the streaming extension (poly 0x1021, init 0xFFFF):
+ * fb_crc16(0xFFFF, "123456789", 9) == 0x29B1. Same code as the firmware's. */
+uint16_t fb_crc16(uint16_t crc, const void *data, size_t n);
 
 /* Worst-case time the target may stay busy for a command, from the datasheet maxima. */
 uint64_t fb_timeout_us(uint8_t cmd, uint32_t file_size);

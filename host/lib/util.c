@@ -25,6 +25,8 @@ const char *fb_strerror(int err)
         return "invalid argument";
     case FB_HOST_EPROTO:
         return "unexpected answer from the target";
+    case FB_HOST_ENOTSUP:
+        return "the target does not support this (no streaming extension)";
     default:
         return "unknown error";
     }
@@ -42,7 +44,7 @@ static const struct {
     {FB_ERR_QUEUE_FULL, "queue full (command dropped)"},
     {FB_ERR_UNKNOWN_CMD, "unknown command"},
     {FB_ERR_FLASH, "flash failure"},
-    {FB_ERR_RESERVED, "reserved bit 0x40"},
+    {FB_ERR_STREAM, "stream frame rejected (bad CRC or sequence)"},
     {FB_ERR_FAILED, "command failed"},
 };
 
@@ -164,6 +166,7 @@ uint64_t fb_timeout_us(uint8_t cmd, uint32_t file_size)
     uint64_t one;
     switch (cmd) {
     case FB_CMD_WRITE_DATA:
+    case FB_CMD_APPEND_CRC: /* 256 bytes straddle at most two pages, like 30 */
         one = W25_SE_US + 2u * W25_PP_US + 3u * COMPACTION_US;
         break;
     case FB_CMD_CLEAR_FLASH:

@@ -30,7 +30,13 @@
 #define FB_CMD_CONFIG_BEGIN  0x33u /* ext: stage config writes until COMMIT */
 #define FB_CMD_CONFIG_COMMIT 0x34u /* ext: store the staged zone atomically */
 #define FB_CMD_CONFIG_ABORT  0x35u /* ext: drop the staged writes */
-/* Codes reserved for the streaming extension: 0x12/0x21/0x83..0x85. */
+/* Streaming extension (ext; docs/PROTOCOL.md "Streaming extension"): long frames with a
+ * CRC and a sequence number, streaming reads, and the registers that go with them. */
+#define FB_CMD_APPEND_CRC   0x12u /* ext: [seq, 1..256 data bytes, crc_hi, crc_lo] */
+#define FB_CMD_STREAM_READ  0x21u /* ext: [offset u32, length u32, crc_hi, crc_lo] */
+#define FB_CMD_CAPS         0x83u /* ext register, FB_CAPS_LEN bytes: capabilities */
+#define FB_CMD_STREAM_STATE 0x84u /* ext register, FB_STREAM_STATE_LEN bytes */
+/* 0x85 is reserved for the streaming extension (unused). */
 
 /* Parameter bytes after the command byte; a write transfer of any other length is
  * rejected with FB_ERR_BAD_PARAM. Register commands take no parameters. */
@@ -40,7 +46,8 @@
 #define FB_LEN_WRITE_CONFIG 31u
 #define FB_LEN_READ_CONFIG  2u
 
-/* Largest write transfer the target accepts (command byte included). */
+/* Largest v1 write transfer (command byte included); the target also takes extension
+ * frames of up to FB_EXT_FRAME_MAX bytes. */
 #define FB_FRAME_MAX 32u
 /* Commands the target can hold queued (waiting or executing) at once; the STATUS low
  * nibble reports how many slots are free. A command arriving with none free is dropped
@@ -74,7 +81,7 @@
 #define FB_ERR_QUEUE_FULL  0x08u /* command arrived while the queue was full: dropped */
 #define FB_ERR_UNKNOWN_CMD 0x10u /* command byte not in this table */
 #define FB_ERR_FLASH       0x20u /* a flash device timed out or failed to program */
-#define FB_ERR_RESERVED    0x40u /* reserved for the streaming extension */
+#define FB_ERR_STREAM      0x40u /* ext frame rejected: bad CRC or out of sequence */
 #define FB_ERR_FAILED      0x80u /* the last command (or one before it) failed */
 
 /* ---- Data file ----
@@ -85,5 +92,34 @@
 #define FB_META_SECTORS    2u
 #define FB_FILE_CAPACITY   (FB_FLASH_SIZE - FB_META_SECTORS * FB_ERASE_SECTOR)
 #define FB_DEFAULT_FILENAME "DATA    CSV"
+
+/* ---- Streaming extension (ext) ----
+ * Frame check: CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final
+ * xor), sent big-endian after the bytes it covers; "123456789" gives FB_EXT_CRC_CHECK. */
+#define FB_EXT_CRC_POLY       0x1021u
+#define FB_EXT_CRC_INIT       0xFFFFu
+#define FB_EXT_CRC_CHECK      0x29B1u
+#define FB_EXT_VERSION        1u    /* CAPS version byte */
+#define FB_EXT_PAYLOAD_MAX    256u  /* data bytes per APPEND_CRC frame / STREAM_READ chunk */
+/* APPEND_CRC: command, seq, 1..FB_EXT_PAYLOAD_MAX data bytes, CRC (over all before it). */
+#define FB_APPEND_CRC_OVERHEAD 4u
+#define FB_EXT_FRAME_MAX      (FB_EXT_PAYLOAD_MAX + FB_APPEND_CRC_OVERHEAD)
+/* STREAM_READ parameters: offset u32, length u32, CRC. */
+#define FB_LEN_STREAM_READ    10u
+/* A STREAM_READ chunk, served by a plain read: FB_CHUNK_TAG, seq (chunk index mod 256),
+ * up to FB_EXT_PAYLOAD_MAX data bytes, CRC (over tag, seq and data). */
+#define FB_CHUNK_TAG          0x5Au
+#define FB_CHUNK_OVERHEAD     4u
+#define FB_CHUNK_MAX          (FB_EXT_PAYLOAD_MAX + FB_CHUNK_OVERHEAD)
+/* CAPS register (0x83): magic 0x46 0x42 ("FB"), version, features, max payload u16,
+ * queue depth, reserved 0, CRC over the 8 bytes before it. */
+#define FB_CAPS_LEN           10u
+#define FB_CAPS_MAGIC0        0x46u
+#define FB_CAPS_MAGIC1        0x42u
+#define FB_FEAT_APPEND_CRC    0x01u /* FB_CMD_APPEND_CRC */
+#define FB_FEAT_STREAM_READ   0x02u /* FB_CMD_STREAM_READ */
+/* STREAM_STATE register (0x84): last accepted APPEND_CRC seq, CRC-rejected frames u16
+ * (wrapping), data file size u32; one consistent snapshot. */
+#define FB_STREAM_STATE_LEN   7u
 
 #endif /* FLASHBRIDGE_PROTOCOL_H */

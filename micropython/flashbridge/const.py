@@ -27,6 +27,11 @@ CMD_FILE_SIZE = const(0x82)  # ext register, 4 bytes big-endian
 CMD_CONFIG_BEGIN = const(0x33)  # ext: stage config writes until COMMIT
 CMD_CONFIG_COMMIT = const(0x34)  # ext: store the staged zone atomically
 CMD_CONFIG_ABORT = const(0x35)  # ext: drop the staged writes
+# Streaming extension (docs/PROTOCOL.md "Streaming extension"); not used by this driver yet.
+CMD_APPEND_CRC = const(0x12)
+CMD_STREAM_READ = const(0x21)
+CMD_CAPS = const(0x83)
+CMD_STREAM_STATE = const(0x84)
 
 # ---- Parameter bytes after the command byte ----
 LEN_SET_FILENAME = const(11)
@@ -62,7 +67,8 @@ ERR_FILE_FULL = const(0x04)
 ERR_QUEUE_FULL = const(0x08)
 ERR_UNKNOWN_CMD = const(0x10)
 ERR_FLASH = const(0x20)
-ERR_RESERVED = const(0x40)
+ERR_STREAM = const(0x40)  # ext: bad CRC or out-of-sequence frame
+ERR_RESERVED = ERR_STREAM  # its name before the streaming extension
 ERR_FAILED = const(0x80)
 
 # ---- Data file ----
@@ -71,6 +77,25 @@ ERASE_SECTOR = const(4096)
 META_SECTORS = const(2)
 FILE_CAPACITY = const(FLASH_SIZE - META_SECTORS * ERASE_SECTOR)
 DEFAULT_FILENAME = "DATA    CSV"
+
+# ---- Streaming extension ----
+EXT_CRC_POLY = const(0x1021)
+EXT_CRC_INIT = const(0xFFFF)
+EXT_CRC_CHECK = const(0x29B1)
+EXT_VERSION = const(1)
+EXT_PAYLOAD_MAX = const(256)
+APPEND_CRC_OVERHEAD = const(4)
+EXT_FRAME_MAX = const(EXT_PAYLOAD_MAX + APPEND_CRC_OVERHEAD)
+LEN_STREAM_READ = const(10)
+CHUNK_TAG = const(0x5A)
+CHUNK_OVERHEAD = const(4)
+CHUNK_MAX = const(EXT_PAYLOAD_MAX + CHUNK_OVERHEAD)
+CAPS_LEN = const(10)
+CAPS_MAGIC0 = const(0x46)
+CAPS_MAGIC1 = const(0x42)
+FEAT_APPEND_CRC = const(0x01)
+FEAT_STREAM_READ = const(0x02)
+STREAM_STATE_LEN = const(7)
 
 # ---- Worst-case command times, ms (docs/PROTOCOL.md "Timing a host can rely on") ----
 # From the datasheet maxima: W25Q64JV page program 3 ms, 4 KiB sector erase 400 ms,

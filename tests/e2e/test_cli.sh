@@ -10,6 +10,9 @@ pass=0
 fail=0
 
 start_sim() {
+    # A restart must not find the previous run's "listening" line: the new process's
+    # redirection may truncate the file only after the wait below has started.
+    rm -f "$dir/sim.out"
     "$sim" --socket "$sock" --flash-image "$dir/flash.img" --config-image "$dir/cfg.img" \
         >"$dir/sim.out" 2>"$dir/sim.err" &
     sim_pid=$!

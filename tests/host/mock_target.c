@@ -29,7 +29,55 @@ static void prepare(mock_target_t *m, const uint8_t *src, size_t avail)
     memset(m->resp, 0xFF, sizeof m->resp);
     if (avail)
         memcpy(m->resp, src, avail < FB_RESPONSE_LEN ? avail : FB_RESPONSE_LEN);
+    m->resp_len = FB_RESPONSE_LEN;
+    m->resp_consumable = false;
     m->ready = true;
+}
+
+static void put_crc(uint8_t *p, size_t n)
+{
+    uint16_t c = fb_crc16(FB_EXT_CRC_INIT, p, n);
+    p[n] = (uint8_t)(c >> 8);
+    p[n + 1] = (uint8_t)c;
+}
+
+static bool crc_ok(const uint8_t *p, size_t n)
+{
+    uint16_t c = fb_crc16(FB_EXT_CRC_INIT, p, n - 2);
+    return p[n - 2] == (uint8_t)(c >> 8) && p[n - 1] == (uint8_t)c;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Next chunk of the running stream (instantly: the real target prepares it while the
+ * host reads the one before). */
+static void prepare_chunk(mock_target_t *m)
+{
+    uint32_t n = m->stream.left < FB_EXT_PAYLOAD_MAX ? m->stream.left : FB_EXT_PAYLOAD_MAX;
+    memset(m->resp, 0xFF, sizeof m->resp);
+    m->resp[0] = FB_CHUNK_TAG;
+    m->resp[1] = m->stream.seq++;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t at = m->stream.next + i;
+        m->resp[2 + i] = at < m->file_size ? m->file[at] : 0xFF;
+    }
+    put_crc(m->resp, 2 + n);
+    m->resp_len = n + FB_CHUNK_OVERHEAD;
+    m->resp_consumable = true;
+    m->ready = true;
+    m->stream.next += n;
+    m->stream.left -= n;
+    m->stream.on = m->stream.left > 0;
+}
+
+static void append_bytes(mock_target_t *m, const uint8_t *src, size_t n)
+{
+    m->file = realloc(m->file, m->file_size + n + 1);
+    memcpy(m->file + m->file_size, src, n);
+    m->file_size += n;
 }
 
 /* Run one command the way the target's task engine would. */
@@ -57,11 +105,49 @@ static void execute(mock_target_t *m, const uint8_t *f, size_t len)
             return fail(m, FB_ERR_BAD_PARAM);
         if (m->file_size + f[1] > m->file_cap)
             return fail(m, FB_ERR_FILE_FULL);
-        m->file = realloc(m->file, m->file_size + f[1] + 1);
-        memcpy(m->file + m->file_size, f + 2, f[1]);
-        m->file_size += f[1];
+        append_bytes(m, f + 2, f[1]);
         return;
+    case FB_CMD_APPEND_CRC: {
+        if (!m->ext)
+            return fail(m, FB_ERR_UNKNOWN_CMD);
+        if (len < FB_APPEND_CRC_OVERHEAD + 1 || len > FB_EXT_FRAME_MAX)
+            return fail(m, FB_ERR_BAD_PARAM);
+        if (!crc_ok(f, len)) {
+            m->crc_errors++;
+            return fail(m, FB_ERR_STREAM);
+        }
+        if (f[1] == m->last_seq)
+            return; /* a repeat */
+        if (f[1] != (uint8_t)(m->last_seq + 1))
+            return fail(m, FB_ERR_STREAM);
+        size_t n = len - FB_APPEND_CRC_OVERHEAD;
+        if (m->file_size + n > m->file_cap)
+            return fail(m, FB_ERR_FILE_FULL);
+        append_bytes(m, f + 2, n);
+        m->last_seq = f[1];
+        return;
+    }
+    case FB_CMD_STREAM_READ: {
+        if (!m->ext)
+            return fail(m, FB_ERR_UNKNOWN_CMD);
+        m->stream.on = false;
+        if (len != 1 + FB_LEN_STREAM_READ)
+            return fail(m, FB_ERR_BAD_PARAM);
+        if (!crc_ok(f, len)) {
+            m->crc_errors++;
+            return fail(m, FB_ERR_STREAM);
+        }
+        uint32_t off = get32(f + 1), n = get32(f + 5);
+        if (n == 0 || off > FB_FILE_CAPACITY || n > FB_FILE_CAPACITY - off)
+            return fail(m, FB_ERR_BAD_PARAM);
+        m->stream.next = off;
+        m->stream.left = n;
+        m->stream.seq = 0;
+        prepare_chunk(m);
+        return;
+    }
     case FB_CMD_READ_SECTOR: {
+        m->stream.on = false;
         if (len != 1 + FB_LEN_READ_SECTOR)
             return fail(m, FB_ERR_BAD_PARAM);
         size_t at = (size_t)(f[1] << 8 | f[2]) * FB_SECTOR_SIZE;
@@ -79,6 +165,7 @@ static void execute(mock_target_t *m, const uint8_t *f, size_t len)
         return;
     }
     case FB_CMD_READ_CONFIG: {
+        m->stream.on = false;
         if (len != 1 + FB_LEN_READ_CONFIG)
             return fail(m, FB_ERR_BAD_PARAM);
         size_t off = (size_t)(f[1] << 8 | f[2]);
@@ -135,9 +222,34 @@ static void on_frame(mock_target_t *m, const uint8_t *w, size_t wlen)
 
 static void on_register(mock_target_t *m, uint8_t reg, uint8_t *r, size_t rlen)
 {
-    uint8_t v[FB_FILENAME_LEN] = {0};
+    uint8_t v[16] = {0}; /* the longest register: GET_FILENAME (11) */
     size_t n = 0;
+    if (!m->ext && (reg == FB_CMD_CAPS || reg == FB_CMD_STREAM_STATE))
+        reg = 0; /* unknown to a target without the extension */
     switch (reg) {
+    case FB_CMD_CAPS: {
+        static const uint8_t caps[8] = {FB_CAPS_MAGIC0, FB_CAPS_MAGIC1, FB_EXT_VERSION,
+                                        FB_FEAT_APPEND_CRC | FB_FEAT_STREAM_READ,
+                                        FB_EXT_PAYLOAD_MAX >> 8, FB_EXT_PAYLOAD_MAX & 0xFF,
+                                        FB_QUEUE_DEPTH, 0};
+        m->caps_reads++;
+        memcpy(v, caps, sizeof caps);
+        put_crc(v, sizeof caps);
+        n = FB_CAPS_LEN;
+        break;
+    }
+    case FB_CMD_STREAM_STATE: {
+        uint32_t s = (uint32_t)m->file_size;
+        v[0] = m->last_seq;
+        v[1] = (uint8_t)(m->crc_errors >> 8);
+        v[2] = (uint8_t)m->crc_errors;
+        v[3] = (uint8_t)(s >> 24);
+        v[4] = (uint8_t)(s >> 16);
+        v[5] = (uint8_t)(s >> 8);
+        v[6] = (uint8_t)s;
+        n = FB_STREAM_STATE_LEN;
+        break;
+    }
     case FB_CMD_WHO_AM_I:
         v[0] = m->who_am_i;
         n = 1;
@@ -204,12 +316,15 @@ static int mock_xfer(fb_transport_t *t, uint8_t addr7, const uint8_t *w, size_t 
     long idx = (long)m->nxfers++;
     m->now_us += m->xfer_cost_us;
     bool is_frame = wlen > 0 && rlen == 0;
+    bool is_plain_read = wlen == 0 && rlen > 0;
+    long frame_no = is_frame ? (long)m->frames + 1 : 0;
+    long read_no = is_plain_read ? (long)++m->plain_reads : 0;
     int rc = FB_HOST_OK;
     if (m->absent || addr7 != m->addr || idx == m->nack_xfer)
         rc = FB_HOST_ENACK;
-    else if (idx == m->eio_xfer)
+    else if (idx == m->eio_xfer || (read_no && read_no == m->eio_read))
         rc = FB_HOST_EIO;
-    else if (is_frame && m->nack_frame > 0 && (long)(m->frames + 1) == m->nack_frame) {
+    else if (is_frame && m->nack_frame > 0 && frame_no == m->nack_frame) {
         /* Count the refused frame so later frames keep their numbers. */
         m->frames++;
         rc = FB_HOST_ENACK;
@@ -217,17 +332,48 @@ static int mock_xfer(fb_transport_t *t, uint8_t addr7, const uint8_t *w, size_t 
     log_xfer(m, w, wlen, rlen, rc);
     if (rc)
         return rc;
+    if (is_frame && frame_no == m->reboot_frame) {
+        m->frames++;
+        m->last_seq = 0;
+        return FB_HOST_OK; /* acknowledged by the bus, then lost with the target's RAM */
+    }
     if (is_frame) {
+        uint8_t damaged[sizeof m->q[0].frame];
+        if (frame_no == m->corrupt_frame && wlen <= sizeof damaged) {
+            memcpy(damaged, w, wlen);
+            damaged[wlen / 2] ^= 0x10; /* one bit flipped on the wire */
+            w = damaged;
+        }
         on_frame(m, w, wlen);
+        if (frame_no == m->lost_ack_frame)
+            return FB_HOST_EIO; /* it got there; the host cannot know */
     } else if (wlen == 1 && rlen > 0) {
         on_register(m, w[0], r, rlen);
-    } else if (wlen == 0 && rlen > 0) {
+    } else if (is_plain_read && m->ready && m->resp_consumable) {
+        /* A streaming chunk: 0xFF while "not yet prepared", consumed by a full read. */
+        if (m->chunk_late > 0) {
+            m->chunk_late--;
+            memset(r, 0xFF, rlen);
+            return FB_HOST_OK;
+        }
+        for (size_t i = 0; i < rlen; i++)
+            r[i] = i < m->resp_len ? m->resp[i] : 0xFF;
+        if (rlen >= m->resp_len) {
+            m->ready = false;
+            if (m->stream.on)
+                prepare_chunk(m);
+        }
+        if (read_no == m->corrupt_read)
+            r[rlen / 2] ^= 0x01;
+    } else if (is_plain_read) {
         /* Plain read: the prepared response, once. */
         if (!m->ready)
             m->unprepared_reads++;
         for (size_t i = 0; i < rlen; i++)
             r[i] = m->ready && i < FB_RESPONSE_LEN ? m->resp[i] : 0xFF;
         m->ready = false;
+        if (read_no == m->corrupt_read)
+            r[rlen / 2] ^= 0x01;
     } else if (wlen > 1 && rlen > 0) {
         fail(m, FB_ERR_BAD_PARAM);
         memset(r, 0xFF, rlen);
@@ -272,6 +418,11 @@ void mock_init(mock_target_t *m)
     memset(m->config, FB_CONFIG_ERASED, sizeof m->config);
     m->nack_xfer = -1;
     m->eio_xfer = -1;
+    m->corrupt_frame = -1;
+    m->lost_ack_frame = -1;
+    m->corrupt_read = -1;
+    m->eio_read = -1;
+    m->reboot_frame = -1;
     /* Before any STATUS read the client has no credits; an idle queue would give it
      * all slots, which is what the first STATUS read will say anyway. */
     m->last_credits = 0;

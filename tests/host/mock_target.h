@@ -8,6 +8,11 @@
  * Time is virtual: sleep_us advances it, and so does every transaction by xfer_cost_us.
  * The queue advances on STATUS reads: each command stays cmd_polls STATUS reads at the
  * head of the queue, then runs (0 = commands run as they arrive).
+ *
+ * With ext set it also has the streaming extension (CAPS, STREAM_STATE, APPEND_CRC,
+ * STREAM_READ, by the rules of docs/PROTOCOL.md), and knobs that damage single frames
+ * or chunk reads; without it, 0x83 and the extension commands are unknown, like a
+ * target of protocol v1.1.
  */
 #ifndef MOCK_TARGET_H
 #define MOCK_TARGET_H
@@ -40,10 +45,12 @@ typedef struct mock_target {
     size_t file_cap;            /* appends past this set FILE_FULL */
     uint8_t config[FB_CONFIG_SIZE];
     uint8_t error;
-    uint8_t resp[FB_RESPONSE_LEN];
+    uint8_t resp[FB_CHUNK_MAX];
+    size_t resp_len;
     bool ready;
+    bool resp_consumable;       /* a streaming chunk (consumed by a full read) */
     struct {
-        uint8_t frame[FB_FRAME_MAX + 8];
+        uint8_t frame[FB_EXT_FRAME_MAX + 8];
         size_t len;
         unsigned polls_left;
     } q[FB_QUEUE_DEPTH];
@@ -65,6 +72,23 @@ typedef struct mock_target {
     uint32_t size_value;
     uint64_t xfer_cost_us;
 
+    /* Streaming extension. */
+    bool ext;
+    uint8_t last_seq;           /* last accepted APPEND_CRC */
+    uint16_t crc_errors;
+    struct {
+        bool on;
+        uint32_t next, left;
+        uint8_t seq;
+    } stream;
+    long corrupt_frame;         /* flip a bit of the command frame with this 1-based index */
+    long lost_ack_frame;        /* deliver this 1-based frame, but the host hears EIO */
+    long corrupt_read;          /* flip a bit of the plain read with this 1-based index */
+    long eio_read;              /* this 1-based plain read fails with EIO, not delivered */
+    unsigned chunk_late;        /* so many chunk reads find the chunk not yet prepared */
+    long reboot_frame;          /* before this 1-based frame the target reboots: the
+                                 * frame is lost and last_seq starts again at 0 */
+
     /* Observations. */
     uint64_t now_us;
     unsigned nxfers;
@@ -77,6 +101,8 @@ typedef struct mock_target {
     unsigned sleeps;
     uint64_t slept_us;
     unsigned unprepared_reads;  /* plain reads with no response prepared */
+    unsigned plain_reads;
+    unsigned caps_reads;
     unsigned last_credits;
     unsigned burst;
     mock_xfer_t *log;

@@ -484,6 +484,52 @@ static void test_get_device_error_exit(void **state)
     assert_contains(f->err, "reading the file: device error");
 }
 
+/* ---- streaming extension ---- */
+
+static void test_info_names_the_protocol(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(RUN(f, "info"), FB_EXIT_OK);
+    assert_contains(f->out, "protocol:  v1\n");
+    assert_int_equal(f->m.error, 0); /* asking CAPS left nothing behind */
+    f->m.ext = true;
+    assert_int_equal(RUN(f, "info"), FB_EXIT_OK);
+    assert_contains(f->out, "protocol:  streaming extension v1 (256-byte frames, CRC-16, "
+                            "4-slot queue)\n");
+    assert_int_equal(RUN(f, "--v1", "info"), FB_EXIT_OK);
+    assert_contains(f->out, "protocol:  v1 (forced by --v1)\n");
+}
+
+static void test_put_and_get_use_the_extension_unless_v1(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 70000 }; /* more than one read piece of the CLI */
+    uint8_t *data = malloc(N);
+    for (int i = 0; i < N; i++)
+        data[i] = (uint8_t)(i % 5 == 0 ? 0xFF : i * 7);
+    f->m.ext = true;
+    f->m.cmd_polls = 1;
+    struct run_opts o = {.in = data, .in_len = N};
+    assert_int_equal(RUN_OPTS(f, &o, "file", "put", "-"), FB_EXIT_OK);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_APPEND_CRC), (N + 255) / 256);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_WRITE_DATA), 0);
+    assert_int_equal(RUN(f, "file", "get"), FB_EXIT_OK);
+    assert_int_equal(f->out_len, N);
+    assert_memory_equal(f->out, data, N);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_STREAM_READ), 2);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_READ_SECTOR), 0);
+    /* --v1: the same through 30-byte frames and READ_SECTOR. */
+    assert_int_equal(RUN(f, "file", "clear"), FB_EXIT_OK);
+    struct run_opts small = {.in = data, .in_len = 600};
+    assert_int_equal(RUN_OPTS(f, &small, "--v1", "file", "put", "-"), FB_EXIT_OK);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_WRITE_DATA), 20);
+    assert_int_equal(RUN(f, "--v1", "file", "get"), FB_EXIT_OK);
+    assert_int_equal(f->out_len, 600);
+    assert_memory_equal(f->out, data, 600);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_READ_SECTOR), 3);
+    free(data);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -515,6 +561,8 @@ int main(void)
         T(test_file_size_clear),
         T(test_timeout_exit_code),
         T(test_get_device_error_exit),
+        T(test_info_names_the_protocol),
+        T(test_put_and_get_use_the_extension_unless_v1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,7 @@ static void test_strerror_every_code(void **state)
 {
     (void)state;
     const int codes[] = {FB_HOST_OK,       FB_HOST_EIO,     FB_HOST_ENACK, FB_HOST_ETIMEOUT,
-                         FB_HOST_EDEVICE, FB_HOST_EINVAL, FB_HOST_EPROTO};
+                         FB_HOST_EDEVICE, FB_HOST_EINVAL, FB_HOST_EPROTO, FB_HOST_ENOTSUP};
     const char *unknown = fb_strerror(-1000);
     assert_non_null(unknown);
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
@@ -43,7 +43,7 @@ static void test_error_bits_each(void **state)
         {FB_ERR_QUEUE_FULL, "queue full (command dropped)"},
         {FB_ERR_UNKNOWN_CMD, "unknown command"},
         {FB_ERR_FLASH, "flash failure"},
-        {FB_ERR_RESERVED, "reserved bit 0x40"},
+        {FB_ERR_STREAM, "stream frame rejected (bad CRC or sequence)"},
         {FB_ERR_FAILED, "command failed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

@@ -76,7 +76,7 @@ static struct {
     uint32_t pos;      /* next flash address to program */
     uint16_t len, done, chunk;
     uint8_t skips;
-    uint8_t buf[DF_APPEND_MAX];
+    const uint8_t *src; /* the frame's bytes: its queue slot is held until we finish */
 } df;
 
 /* ---- small helpers ---- */
@@ -444,7 +444,7 @@ int df_append_start(const uint8_t *data, size_t n)
         return FB_EFULL;
     if (n == 0)
         return FB_OK;
-    memcpy(df.buf, data, n);
+    df.src = data;
     df.len = (uint16_t)n;
     df.done = 0;
     df.skips = 0;
@@ -517,7 +517,7 @@ static int append_next(void)
         rec_build(df.rec, REC_EXTENT, df.size + df.done, next, 0);
         return op_record(true);
     }
-    err = w25q_program_start(df.pos, &df.buf[df.done], df.chunk);
+    err = w25q_program_start(df.pos, &df.src[df.done], df.chunk);
     if (err)
         return err;
     df.op = OP_PROGRAM_WAIT;

@@ -31,7 +31,8 @@ void df_reset(void);
 int df_mount(void);
 
 /* Start an operation: 0 when already complete, FB_EAGAIN when df_poll() must follow,
- * or an error (nothing changed). */
+ * or an error (nothing changed). An append reads its data in place until it finishes:
+ * the engine's queue slot holding the frame stays put until then (no 256-byte copy). */
 int df_append_start(const uint8_t *data, size_t n);
 int df_set_name_start(const uint8_t name[FB_FILENAME_LEN]);
 int df_clear_start(void);

@@ -11,6 +11,10 @@
 #     a failure is raised by the call that caused it, naming the ERROR bits;
 #   - replace_config() goes through the config transaction (BEGIN, CLEAR, WRITE...,
 #     COMMIT) when the target has one, found once by sending CONFIG_BEGIN.
+#   - with the streaming extension (CAPS register valid, read once): appends go as
+#     APPEND_CRC frames of 256 bytes with a CRC and a sequence number, resent after a
+#     bus error and resumed after a refused frame (go-back-N), and reads as one
+#     STREAM_READ whose chunks are taken by plain reads; otherwise the v1 frames.
 try:
     from time import sleep_ms, ticks_diff, ticks_ms
 except ImportError:  # CPython without the MicroPython time functions
@@ -27,6 +31,16 @@ except ImportError:  # CPython without the MicroPython time functions
 
 
 from .const import (
+    APPEND_CRC_OVERHEAD,
+    CAPS_LEN,
+    CAPS_MAGIC0,
+    CAPS_MAGIC1,
+    CHUNK_OVERHEAD,
+    CHUNK_TAG,
+    CMD_APPEND_CRC,
+    CMD_CAPS,
+    CMD_STREAM_READ,
+    CMD_STREAM_STATE,
     CMD_CLEAR_CONFIG,
     CMD_CONFIG_ABORT,
     CMD_CONFIG_BEGIN,
@@ -39,11 +53,19 @@ from .const import (
     CONFIG_ERASED,
     CONFIG_SIZE,
     ERR_FAILED,
+    ERR_QUEUE_FULL,
+    ERR_STREAM,
     ERR_UNKNOWN_CMD,
+    EXT_CRC_INIT,
+    EXT_FRAME_MAX,
+    EXT_PAYLOAD_MAX,
+    FEAT_APPEND_CRC,
+    FEAT_STREAM_READ,
     FRAME_MAX,
     I2C_ADDR,
     QUEUE_DEPTH,
     RESPONSE_LEN,
+    STREAM_STATE_LEN,
     STATUS_BUSY,
     STATUS_ERASING,
     STATUS_ERROR,
@@ -69,8 +91,8 @@ PROTO_V1_1 = "v1.1"  # flashbridge: queue, READY/ERROR status bits, FILE_SIZE
 
 # What each protocol level offers. Extensions beyond it: the config transaction
 # ("config_txn"), found on first use by sending CONFIG_BEGIN (see _txn_begin); the
-# streaming frames (CRC, retries), a future extension that _probe_extensions() is where
-# it will be found.
+# streaming extension ("stream", with "append_crc" and "stream_read" for its two
+# halves), found once by _probe_extensions() from the CAPS register.
 _FEATURES = {
     PROTO_V1: (),
     PROTO_V1_1: ("queue", "ready", "status_error", "file_size"),
@@ -104,6 +126,45 @@ UNKNOWN_BUDGET_MS = budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH)
 
 _ZEROS = memoryview(bytes(FRAME_MAX))
 
+# Streaming extension: go-back-N resumptions per append and restarts per read before
+# the link is declared too bad to make progress; frames that may be on their way when
+# the target refuses one (a larger gap means the target lost its state, e.g. rebooted);
+# sends of one frame after bus errors (OSError from the I2C call) before giving up.
+RESYNC_MAX = 16
+RESTART_MAX = 16
+_IN_FLIGHT_MAX = 32
+FRAME_RETRIES = 3
+
+# CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final xor), a nibble
+# at a time: 16 entries instead of a 256-entry table.
+_CRC_NIBBLE = (
+    0x0000, 0x1021, 0x2042, 0x3063, 0x4084, 0x50A5, 0x60C6, 0x70E7,
+    0x8108, 0x9129, 0xA14A, 0xB16B, 0xC18C, 0xD1AD, 0xE1CE, 0xF1EF,
+)
+
+
+def crc16(buf, crc=EXT_CRC_INIT):
+    """CRC-16/CCITT-FALSE of the bytes in `buf` (any bytes-like object), continuing
+    from `crc`. crc16(b"123456789") == 0x29B1."""
+    t = _CRC_NIBBLE
+    for b in buf:
+        crc = ((crc << 4) & 0xFFFF) ^ t[(crc >> 12) ^ (b >> 4)]
+        crc = ((crc << 4) & 0xFFFF) ^ t[(crc >> 12) ^ (b & 0x0F)]
+    return crc
+
+
+def _crc_ok(mv, n):
+    """The last two of the first n bytes of `mv` are the CRC of the ones before."""
+    crc = crc16(mv[: n - 2])
+    return mv[n - 2] == crc >> 8 and mv[n - 1] == crc & 0xFF
+
+
+def _recoverable(bits):
+    """ERROR bits that lose a frame but not the stream: STREAM (bad CRC, out of
+    sequence) and QUEUE_FULL (a retry took a slot twice), with FAILED."""
+    fixable = ERR_STREAM | ERR_QUEUE_FULL
+    return bool(bits & fixable) and not bits & ~(fixable | ERR_FAILED)
+
 
 class DaplinkBridge(object):
     """Low-level I2C link to the flashbridge (or STeaMi v1) target.
@@ -127,6 +188,19 @@ class DaplinkBridge(object):
         self._proto = None  # PROTO_V1 / PROTO_V1_1 once an idle STATUS was seen
         self._ext = None  # extensions found by _probe_extensions(), once
         self._txn = None  # config transaction: None = not known yet, then True/False
+        # Streaming extension, once CAPS was read and valid: largest payload per frame
+        # or chunk (0 = no extension), and one 260-byte buffer shared by APPEND_CRC
+        # frames and STREAM_READ chunks (never needed at the same time), allocated then.
+        self._xpayload = 0
+        self._xdepth = 0
+        self._xbuf = None
+        self._xmv = None
+        self._b7 = bytearray(STREAM_STATE_LEN)
+        # Counters of what the streaming paths had to repair (for tests and curious
+        # users): frames resent after a bus error, go-back-N resumptions, read restarts.
+        self.bus_retries = 0
+        self.resyncs = 0
+        self.read_restarts = 0
         self._idle = False  # the last STATUS read showed idle and nothing was sent since
         self.last_status = 0
 
@@ -201,14 +275,51 @@ class DaplinkBridge(object):
         return self._proto
 
     def _probe_extensions(self):
-        """Hook for protocol extensions newer than v1.1 that can be found without
-        side effects (the future streaming frames). Nothing is asked on the bus yet.
-        The config transaction is found on first use instead (_txn_begin)."""
+        """Protocol extensions newer than v1.1 that can be found without side effects:
+        the streaming extension, from the CAPS register (0x83), asked once.
+
+        The extension is there only if the magic "FB" and the CRC match. A flashbridge
+        target without it takes the byte 0x83 for a command and flags UNKNOWN_CMD: the
+        driver waits for that and reads ERROR to clear it, unless an error was already
+        pending (that one is for the next call to report). A STeaMi v1 target predates
+        the extension and is not asked. The config transaction is found on first use
+        instead (_txn_begin)."""
+        if self._proto != PROTO_V1_1:
+            return ()
+        st0 = self._status()
+        caps = self._sector  # 256 bytes, free between operations
+        cmv = self._smv[:CAPS_LEN]
+        self._idle = False
+        self.i2c.readfrom_mem_into(self.address, CMD_CAPS, cmv)
+        payload = caps[4] << 8 | caps[5]
+        if (
+            caps[0] == CAPS_MAGIC0
+            and caps[1] == CAPS_MAGIC1
+            and _crc_ok(cmv, CAPS_LEN)
+            and caps[2] >= 1
+            and payload >= 1
+            and caps[6] >= 1
+            and caps[3] & (FEAT_APPEND_CRC | FEAT_STREAM_READ)
+        ):
+            self._idle = True  # a register read: nothing was queued
+            self._xpayload = payload if payload < EXT_PAYLOAD_MAX else EXT_PAYLOAD_MAX
+            self._xdepth = caps[6] if caps[6] < QUEUE_DEPTH else QUEUE_DEPTH
+            self._xbuf = bytearray(EXT_FRAME_MAX)
+            self._xmv = memoryview(self._xbuf)
+            found = ["stream"]
+            if caps[3] & FEAT_APPEND_CRC:
+                found.append("append_crc")
+            if caps[3] & FEAT_STREAM_READ:
+                found.append("stream_read")
+            return tuple(found)
+        st = self._wait("CAPS", UNKNOWN_BUDGET_MS, CAP_READ_MS)
+        if st & STATUS_ERROR and not st0 & STATUS_ERROR:
+            self._error()
         return ()
 
     def supports(self, feature):
         """True if the target offers `feature` ("queue", "ready", "status_error",
-        "file_size", "config_txn"; later "stream").
+        "file_size", "config_txn", "stream", "append_crc", "stream_read").
 
         The first question about "config_txn" asks the target: CONFIG_BEGIN, then
         CONFIG_ABORT if it was accepted (nothing stored either way)."""
@@ -354,6 +465,225 @@ class DaplinkBridge(object):
         if self._proto == PROTO_V1_1 and not st & STATUS_READY:
             raise FlashBridgeError(0, op, "no response prepared (STATUS=0x%02X)" % st)
         self.i2c.readfrom_into(self.address, into)
+
+    # --------------------------------------------------------------------------
+    # Streaming extension (docs/PROTOCOL.md "Streaming extension")
+    # --------------------------------------------------------------------------
+
+    def _stream_state(self):
+        """STREAM_STATE register: (last accepted APPEND_CRC seq, file size)."""
+        b = self._b7
+        self.i2c.readfrom_mem_into(self.address, CMD_STREAM_STATE, b)
+        return b[0], (b[3] << 24) | (b[4] << 16) | (b[5] << 8) | b[6]
+
+    def _send_retrying(self, buf):
+        """One write transfer; after a bus error (OSError) the same bytes again, up to
+        FRAME_RETRIES times. The target takes a resent APPEND_CRC once whether or not
+        the first copy arrived (same seq: acknowledged, not appended)."""
+        attempt = 0
+        while True:
+            try:
+                self._send(buf)
+                return
+            except OSError:
+                if attempt >= FRAME_RETRIES:
+                    raise
+                attempt += 1
+                self.bus_retries += 1
+
+    def _collect(self, op, st):
+        """After a STATUS with ERROR set: read ERROR. Returns the bits if they only say
+        a frame was refused (go back and resend), raises FlashBridgeError otherwise."""
+        bits = self._error()
+        if bits and not _recoverable(bits):
+            raise FlashBridgeError(bits, op)
+        return bits
+
+    def _append_crc(self, op, mv):
+        """Append the bytes of memoryview `mv` as APPEND_CRC frames of up to the CAPS
+        payload (256), numbered from the target's last accepted seq + 1 (STREAM_STATE).
+
+        Credit flow control: a STATUS read gives the free queue slots and that many
+        frames go out back to back. A frame that hits a bus error is sent again with
+        the same seq. When STATUS shows a refused frame (STREAM, or QUEUE_FULL after a
+        retry took a slot twice), the queue is let drain and sending resumes after the
+        target's last accepted frame (go-back-N), checked against the file size. At
+        the end: idle, and STREAM_STATE must show the last frame and the full size.
+        """
+        total = len(mv)
+        p = self._xpayload
+        nframes = (total + p - 1) // p
+        frame = self._xbuf
+        fmv = self._xmv
+        frame[0] = CMD_APPEND_CRC
+        self._settle(op)
+        last, size0 = self._stream_state()
+        seq0 = (last + 1) & 0xFF
+        budget = budget_ms(WORST_WRITE_DATA_MS)
+        credits = self._xdepth
+        sent = 0
+        resyncs = 0
+        tries = 0  # bus errors on the current frame
+        bits = 0
+        while True:
+            refused = False
+            if sent == nframes:
+                st = self._wait(op, budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH), CAP_DATA_MS)
+                if st & STATUS_ERROR:
+                    bits = self._collect(op, st)
+                    refused = bool(bits)
+                if not refused:
+                    last, size = self._stream_state()
+                    if last == (seq0 + nframes - 1) & 0xFF and size == size0 + total:
+                        return total
+                    refused = True
+            elif credits == 0:
+                st = self._wait(op, budget, CAP_DATA_MS, True)
+                if st & STATUS_ERROR:
+                    bits = self._collect(op, st)
+                    refused = bool(bits)
+                if not refused:
+                    credits = st & STATUS_QUEUE_MASK or 1
+            if refused:
+                resyncs += 1
+                if resyncs > RESYNC_MAX:
+                    raise FlashBridgeError(bits, op, "no progress after %d resumptions" % RESYNC_MAX)
+                sent = self._resync(op, seq0, sent, size0, p, total)
+                credits = 0
+                tries = 0
+                continue
+            at = sent * p
+            n = total - at
+            if n > p:
+                n = p
+            if not tries:
+                frame[1] = (seq0 + sent) & 0xFF
+                fmv[2 : 2 + n] = mv[at : at + n]
+                crc = crc16(fmv[: 2 + n])
+                frame[2 + n] = crc >> 8
+                frame[3 + n] = crc & 0xFF
+            credits -= 1
+            try:
+                self._send(fmv[: n + APPEND_CRC_OVERHEAD])
+            except OSError:
+                # Bus error: the same frame (same seq) again. The failed copy may
+                # have reached the queue, so it keeps its slot: the retry waits for
+                # a new credit rather than risk QUEUE_FULL.
+                if tries >= FRAME_RETRIES:
+                    raise
+                tries += 1
+                self.bus_retries += 1
+                continue
+            tries = 0
+            sent += 1
+
+    def _resync(self, op, seq0, sent, size0, p, total):
+        """A frame was refused: wait until the queue has drained (the frames behind it
+        are refused in turn), then return how many frames the target holds, from its
+        last accepted seq; FlashBridgeError if that, or the file size, does not fit
+        what was sent (the target lost its state, or something else wrote)."""
+        self.resyncs += 1
+        st = self._wait(op, 2 * budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH), CAP_DATA_MS)
+        if st & STATUS_ERROR:
+            self._collect(op, st)
+        last, size = self._stream_state()
+        back = (seq0 + sent - 1 - last) & 0xFF
+        if back > sent or back > _IN_FLIGHT_MAX:
+            raise FlashBridgeError(
+                0, op, "target lost the stream (last seq %d, %d frames sent)" % (last, sent)
+            )
+        sent -= back
+        held = sent * p
+        if held > total:
+            held = total
+        if size != size0 + held:
+            raise FlashBridgeError(
+                0, op, "file size %d, expected %d: the file changed" % (size, size0 + held)
+            )
+        return sent
+
+    def _wait_ready(self, op):
+        """After STREAM_READ: poll STATUS until a chunk is prepared (READY), without
+        sleeping for the first polls (the first chunk takes ~0.15 ms, a poll ~0.1 ms
+        at 400 kHz), then with the usual back-off. True when ready; False when the
+        request was refused for a bad CRC (ask again); raises any other error."""
+        start = ticks_ms()
+        polls = 0
+        delay = 1
+        while True:
+            st = self._status()
+            if st & STATUS_ERROR:
+                return not self._collect(op, st)
+            if st & STATUS_READY:
+                if not st & STATUS_BUSY:
+                    self._idle = True
+                return True
+            polls += 1
+            if polls > 4:
+                waited = ticks_diff(ticks_ms(), start)
+                if waited >= budget_ms(WORST_READ_MS):
+                    raise FlashBridgeTimeout(op, waited, st)
+                sleep_ms(delay)
+                if delay < CAP_DEFAULT_MS:
+                    delay *= 2
+
+    def _stream_read(self, op, offset, mv):
+        """Read len(mv) file bytes from `offset` into memoryview `mv` with one
+        STREAM_READ and one plain read per chunk (tag, seq, data, CRC). A chunk not
+        prepared yet reads as 0xFF and is read again once STATUS shows READY; a chunk
+        with a wrong tag, seq or CRC, or a bus error during its read, asks the stream
+        again from that chunk's offset."""
+        n = len(mv)
+        p = self._xpayload
+        req = self._frame
+        rmv = self._fmv[:11]
+        chunk = self._xbuf
+        cmv = self._xmv
+        done = 0
+        restarts = 0
+        self._settle(op)
+        while done < n:
+            at = offset + done
+            left = n - done
+            req[0] = CMD_STREAM_READ
+            req[1] = at >> 24
+            req[2] = (at >> 16) & 0xFF
+            req[3] = (at >> 8) & 0xFF
+            req[4] = at & 0xFF
+            req[5] = left >> 24
+            req[6] = (left >> 16) & 0xFF
+            req[7] = (left >> 8) & 0xFF
+            req[8] = left & 0xFF
+            crc = crc16(rmv[:9])
+            req[9] = crc >> 8
+            req[10] = crc & 0xFF
+            self._send_retrying(rmv)
+            ok = self._wait_ready(op)
+            k = 0
+            while ok and done < n:
+                m = n - done
+                if m > p:
+                    m = p
+                rl = m + CHUNK_OVERHEAD
+                try:
+                    self.i2c.readfrom_into(self.address, cmv[:rl])
+                except OSError:
+                    ok = False  # we cannot tell whether the target saw it through
+                    break
+                if chunk[0] == 0xFF and chunk[1] == 0xFF:
+                    ok = self._wait_ready(op)  # not prepared yet: nothing consumed
+                elif chunk[0] != CHUNK_TAG or chunk[1] != k & 0xFF or not _crc_ok(cmv, rl):
+                    ok = False
+                else:
+                    mv[done : done + m] = cmv[2 : 2 + m]
+                    done += m
+                    k += 1
+            if not ok:
+                restarts += 1
+                self.read_restarts += 1
+                if restarts > RESTART_MAX:
+                    raise FlashBridgeError(0, op, "no progress after %d restarts" % RESTART_MAX)
+        return n
 
     # --------------------------------------------------------------------------
     # Config zone (1 KB in the target's internal flash)

@@ -27,7 +27,7 @@ CMD_FILE_SIZE = const(0x82)  # ext register, 4 bytes big-endian
 CMD_CONFIG_BEGIN = const(0x33)  # ext: stage config writes until COMMIT
 CMD_CONFIG_COMMIT = const(0x34)  # ext: store the staged zone atomically
 CMD_CONFIG_ABORT = const(0x35)  # ext: drop the staged writes
-# Streaming extension (docs/PROTOCOL.md "Streaming extension"); not used by this driver yet.
+# Streaming extension (docs/PROTOCOL.md "Streaming extension"); used when CAPS is valid.
 CMD_APPEND_CRC = const(0x12)
 CMD_STREAM_READ = const(0x21)
 CMD_CAPS = const(0x83)

@@ -15,7 +15,7 @@ _BIT_NAMES = (
     (0x08, "queue full"),
     (0x10, "unknown command"),
     (0x20, "flash failure"),
-    (0x40, "reserved bit 0x40"),
+    (0x40, "stream frame refused"),  # bad CRC or out of sequence (ext)
     (0x80, "last command failed"),
 )
 

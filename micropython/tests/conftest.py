@@ -141,6 +141,41 @@ def flash(bridge):
     return DaplinkFlash(bridge)
 
 
+# The streaming extension's codes (docs/PROTOCOL.md "Streaming extension").
+STREAM_CODES = (0x12, 0x21, 0x83, 0x84)
+NOT_A_COMMAND = 0x55  # the simulated target answers it with UNKNOWN_CMD
+
+
+class NoStreamI2C(mpshim.I2C):
+    """The simulated target as flashbridge 1.1 (before the streaming extension): the
+    extension's codes reach it as a command byte it does not know, so a CAPS read
+    returns 0xFF (no response prepared) and UNKNOWN_CMD is flagged, as 1.1 did."""
+
+    def writeto(self, addr, buf, stop=True):
+        buf = bytes(buf)
+        if buf[:1] and buf[0] in STREAM_CODES:
+            buf = bytes([NOT_A_COMMAND]) + buf[1:]
+        return super().writeto(addr, buf, stop)
+
+    def readfrom_mem_into(self, addr, reg, buf, *, addrsize=8):
+        if reg in STREAM_CODES:
+            reg = NOT_A_COMMAND
+        super().readfrom_mem_into(addr, reg, buf, addrsize=addrsize)
+
+    def readfrom_mem(self, addr, reg, nbytes, *, addrsize=8):
+        if reg in STREAM_CODES:
+            reg = NOT_A_COMMAND
+        return super().readfrom_mem(addr, reg, nbytes, addrsize=addrsize)
+
+
+@pytest.fixture
+def flash_v11(sim):
+    """DaplinkFlash on a flashbridge 1.1 target (no streaming extension)."""
+    from flashbridge import DaplinkBridge, DaplinkFlash
+
+    return DaplinkFlash(DaplinkBridge(NoStreamI2C(1)))
+
+
 @pytest.fixture
 def manual_clock():
     clock = mpshim.ManualClock()

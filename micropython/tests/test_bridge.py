@@ -52,7 +52,8 @@ def test_capabilities(sim, bridge):
     assert bridge.capabilities() == "v1.1"
     assert bridge.supports("file_size")
     assert bridge.supports("queue")
-    assert not bridge.supports("stream")  # future extension
+    assert bridge.supports("stream")  # the streaming extension (CAPS register)
+    assert bridge.supports("append_crc") and bridge.supports("stream_read")
     bridge.write_config(b"old")
     sim.link.log = []
     assert bridge.supports("config_txn")

@@ -71,7 +71,9 @@ def test_write_line(flash):
     assert flash.read() == b"a,b,c\n\xff\x00\n"
 
 
-def test_write_frames_are_32_bytes_and_queue_aware(sim, flash):
+def test_write_frames_are_32_bytes_and_queue_aware(sim, flash_v11):
+    """Without the streaming extension (flashbridge 1.1): WRITE_DATA frames."""
+    flash = flash_v11
     flash.write(b"warm-up")  # the first append after boot mounts metadata
     sim.link.log = []
     data = bytes(range(256)) * 3  # 768 bytes: 26 frames
@@ -91,7 +93,8 @@ def test_write_frames_are_32_bytes_and_queue_aware(sim, flash):
     assert flash.read() == b"warm-up" + data
 
 
-def test_last_frame_zero_padded(sim, flash):
+def test_last_frame_zero_padded(sim, flash_v11):
+    flash = flash_v11
     sim.link.log = []
     flash.write(b"abc")
     frames = [e[1] for e in sim.link.log if e[1][:1] == bytes([C.CMD_WRITE_DATA])]
@@ -192,19 +195,23 @@ def nearly_full_image(path, size):
     path.write_bytes(bytes(image))
 
 
-def test_file_full(sim_factory, tmp_path):
+@pytest.mark.parametrize("op", ["APPEND_CRC", "WRITE_DATA"])
+def test_file_full(sim_factory, tmp_path, op):
+    import mpshim
+    from conftest import NoStreamI2C
     from flashbridge import DaplinkBridge
 
     image = tmp_path / "w25.img"
     nearly_full_image(image, C.FILE_CAPACITY - 40)
     sim = sim_factory("--flash-image", str(image))
-    f = DaplinkFlash(DaplinkBridge(sim.i2c()))
+    i2c = mpshim.I2C(1) if op == "APPEND_CRC" else NoStreamI2C(1)
+    f = DaplinkFlash(DaplinkBridge(i2c))
     assert f.file_size() == C.FILE_CAPACITY - 40
     assert f.write(b"a" * 30) == 30
     with pytest.raises(FlashBridgeError) as ei:
         f.write(b"b" * 11)  # 10 bytes left
     assert ei.value.bits == C.ERR_FILE_FULL | C.ERR_FAILED
-    assert str(ei.value) == "WRITE_DATA: file full, last command failed (ERROR=0x84)"
+    assert str(ei.value) == op + ": file full, last command failed (ERROR=0x84)"
     assert f.file_size() == C.FILE_CAPACITY - 10  # nothing appended
     assert f.write(b"c" * 10) == 10
     assert f.file_size() == C.FILE_CAPACITY
@@ -234,12 +241,13 @@ def test_flash_accepts_i2c_like_old_scripts(sim):
 
 def test_write_reuses_one_frame_buffer(sim):
     """Frames are built in one preallocated 32-byte buffer, data sliced through a
-    memoryview: no per-frame allocation."""
-    import mpshim
+    memoryview: no per-frame allocation. (Without the extension; with it, see
+    test_stream.py.)"""
+    from conftest import NoStreamI2C
 
     seen = []
 
-    class Recording(mpshim.I2C):
+    class Recording(NoStreamI2C):
         def writeto(self, addr, buf, stop=True):
             if buf[0] == C.CMD_WRITE_DATA:
                 seen.append((id(buf), type(buf).__name__, len(buf)))

@@ -18,6 +18,8 @@ HOST_PKGS  := cmake ninja-build gcc libc6-dev libcmocka-dev python3 python3-pyte
 FUZZ_PKGS  := clang libclang-rt-14-dev
 FW_PKGS    := gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \
               python3-pyelftools python3-capstone
+# flashbridge-emu (the firmware ELF on Unicorn) and its VCD decoding test.
+EMU_PKGS   := libunicorn-dev sigrok-cli
 
 # STM32F103 firmware: build/stm32f103 for the Blue Pill, build/stm32f103-<board> else.
 BOARD      ?= bluepill
@@ -39,7 +41,7 @@ endef
 all: build
 
 deps:
-	@scripts/deps.sh $(HOST_PKGS) $(FUZZ_PKGS) $(FW_PKGS)
+	@scripts/deps.sh $(HOST_PKGS) $(FUZZ_PKGS) $(FW_PKGS) $(EMU_PKGS)
 
 fw-deps:
 	@scripts/deps.sh cmake ninja-build python3 $(FW_PKGS)
@@ -78,10 +80,11 @@ bench: build
 	$(HOST_BUILD)/bin/flashbridge-bench --out bench/results.json $(BENCH_ARGS)
 	$(HOST_BUILD)/bin/bench_durability
 
+# The firmware comes first: the emulator tests in ctest run its ELFs.
 test: build
+	$(MAKE) --no-print-directory firmware-check
 	cd $(HOST_BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory fuzz-smoke
-	$(MAKE) --no-print-directory firmware-check
 
 $(FUZZ_BUILD)/build.ninja: CMakeLists.txt
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

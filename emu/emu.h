@@ -1,0 +1,111 @@
+/*
+ * flashbridge-emu: the unmodified STM32F103 firmware ELF on an emulated Cortex-M3
+ * (Unicorn) with register-level models of what it touches. The board interface
+ * (sim/board.h) is implemented by emu_board.c, so the socket server of flashbridge-sim
+ * (sim/sim_main.c) serves the emulated board unchanged.
+ *
+ * This header adds what board.h has no word for: which ELF and board, the trace, the
+ * measurements, and the hooks the emulator tests need (breakpoints, instruction-exact
+ * stepping, a controller that holds the bus before an event).
+ *
+ * One emulator per process, like the simulated board.
+ */
+#ifndef FB_EMU_H
+#define FB_EMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "board.h"
+
+typedef struct emu_options {
+    const char *elf_path;   /* required */
+    const char *board;      /* "bluepill" (default) or "steami": pins checked against it */
+    const char *trace_path; /* VCD of I2C and SPI, NULL = none */
+    bool print_stats;       /* summary on stderr at board_close() */
+} emu_options_t;
+
+/* Before board_open(). 0, or -1 (message on stderr) for an unknown board. */
+int emu_configure(const emu_options_t *opt);
+
+/* ---- measurements ---- */
+
+#define EMU_STALL_SITES 16
+typedef struct emu_stats {
+    uint64_t insns, cycles;            /* executed instructions, CPU cycles (powered) */
+    uint64_t thread_insns;             /* main loop (thread mode) instructions */
+    uint64_t i2c_entries;              /* I2C2_EV/ER handler entries */
+    uint64_t i2c_handler_insns;        /* instructions executed in them */
+    uint64_t i2c_bus_bytes;            /* address and data bytes clocked on the bus */
+    uint64_t i2c_bytes_while_flash_busy;
+    uint64_t i2c_latency_max_ns;       /* I2C event (flag set) to handler entry */
+    uint64_t i2c_latency_sum_ns, i2c_latency_n;
+    char i2c_latency_worst_at[64];     /* where the CPU was when that event came */
+    uint64_t i2c_stretch_addr;         /* ADDR held SCL past the controller's low time */
+    uint64_t i2c_stretch_data;         /* BTF: a byte event not serviced before the next
+                                        * byte completed (an overrun without stretching) */
+    uint64_t i2c_stretch_ns, i2c_stretch_max_ns;
+    uint64_t i2c_ovr;                  /* OVR raised (NOSTRETCH = 1 only) */
+    uint64_t i2c_rx_lost, i2c_rx_dup;  /* bytes overwritten unread / DR read without data */
+    uint64_t i2c_tx_lost;              /* DR written over an unsent byte */
+    uint64_t i2c_timeouts;             /* controller gave up on a stretched bus */
+    uint64_t stalls, stall_ns;         /* flash accesses while the flash was busy */
+    unsigned n_stall_sites;
+    struct {
+        char where[64];
+        uint64_t n;
+    } stall_site[EMU_STALL_SITES];
+    uint64_t flash_ops, flash_busy_ns; /* internal flash program/erase operations */
+    uint64_t spi_bytes;
+    uint64_t faults;                   /* HardFault entries (emulator or firmware) */
+    uint64_t violations;               /* driver/configuration errors reported */
+    uint64_t watchdog_resets, system_resets;
+} emu_stats_t;
+
+const emu_stats_t *emu_stats(void);
+/* Zero the counters (a test measures a window). */
+void emu_stats_reset(void);
+void emu_stats_print(FILE *f);
+/* Average cycles per instruction so far (the timing model, for reports). */
+double emu_cpi(void);
+
+/* ---- test hooks ---- */
+
+/* Address of a firmware symbol (Thumb bit cleared), 0 if absent. */
+uint32_t emu_symbol(const char *name);
+/* "function+0xoffset" for a firmware address, into buf. */
+const char *emu_describe(uint32_t addr, char *buf, size_t n);
+/* Run until the CPU is about to execute addr (true), or max_ns passed (false). */
+bool emu_run_to_address(uint32_t addr, uint64_t max_ns);
+/* Run until at least n more main-loop (thread mode) instructions have executed; stops
+ * at the boundary before the next one, or at the end of the IT block that boundary is
+ * in (the emulator neither stops nor preempts inside one). *done gets how many executed
+ * (n or slightly more). False if max_ns passed first. */
+bool emu_run_thread_insns(uint64_t n, uint64_t max_ns, uint64_t *done);
+uint64_t emu_thread_insns(void);
+/* A 32-bit store at addr as the CPU would make it (SRAM, or a register through its
+ * model): for tests that provoke a situation the firmware never creates by itself. */
+bool emu_poke32(uint32_t addr, uint32_t value);
+/* Set or clear PRIMASK, as if the main loop masked interrupts for a while. */
+void emu_set_primask(bool masked);
+/* Current program counter and exception number (0 = main loop). */
+uint32_t emu_pc(void);
+unsigned emu_exception(void);
+
+/* A controller transfer that can pause before one of its events (the controller may
+ * hold SCL or SDA as long as it likes): EMU_HOLD_STOP holds the STOP condition (the
+ * target's STOPF comes at release), EMU_HOLD_READ_ADDR the acknowledge clock of the
+ * read address (ADDR comes at release). */
+enum emu_hold { EMU_HOLD_NONE, EMU_HOLD_STOP, EMU_HOLD_READ_ADDR };
+void emu_i2c_begin(uint8_t addr7, const uint8_t *w, size_t wlen, uint8_t *r, size_t rlen,
+                   enum emu_hold hold);
+/* Run until the transfer reaches its hold point (true) or ends/max_ns passes (false). */
+bool emu_i2c_run_to_hold(uint64_t max_ns);
+/* The held event happens now, at the current instruction boundary. */
+void emu_i2c_release(void);
+/* Run the transfer to its end; returns its status like board_transfer(). */
+board_xfer_status_t emu_i2c_finish(size_t *wacked);
+
+#endif

@@ -35,7 +35,7 @@ define fw_build
 	@cat $(call fw_dir,$(1))/size.txt
 endef
 
-.PHONY: all deps build run test bench fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
+.PHONY: all deps build run run-sim test bench fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
         firmware-check firmware-lint
 
 all: build
@@ -70,7 +70,13 @@ $(HOST_BUILD)/build.ninja: CMakeLists.txt
 build: deps $(HOST_BUILD)/build.ninja
 	cmake --build $(HOST_BUILD) -j $(JOBS)
 
-run: build
+# The demo runs the real firmware binary on the emulated board (flashbridge-emu);
+# `make run-sim` runs the core on the simulated board instead.
+run: build fw-deps
+	$(call fw_build,bluepill)
+	scripts/demo.sh $(HOST_BUILD) $(call fw_dir,bluepill)/flashbridge.elf
+
+run-sim: build
 	scripts/demo.sh $(HOST_BUILD)
 
 # A benchmark, not a test: prints the figures of docs/PERFORMANCE.md. More servers

@@ -1,9 +1,11 @@
 #!/bin/sh
-# `make run`: start the simulated board, drive a short session through the CLI, stop it.
+# `make run`: start the board, drive a short session through the CLI, stop it.
+# demo.sh BUILD [ELF]: with a firmware ELF, the board is flashbridge-emu running that
+# binary on the emulated STM32F103; without, flashbridge-sim running the core.
 # The flash images live in BUILD/demo and persist between runs, as on a real board.
 set -eu
 build=${1:-build/host}
-sim="$build/bin/flashbridge-sim"
+elf=${2:-}
 cli="$build/bin/flashbridge"
 state="$build/demo"
 mkdir -p "$state"
@@ -12,15 +14,22 @@ sock="$state/fb.sock"
 # The previous run's log says "listening" too: without this, the wait below can see it
 # before the new simulator's redirection has truncated the file.
 rm -f "$state/sim.log"
-"$sim" --socket "$sock" --flash-image "$state/w25q64.img" \
-       --config-image "$state/stm32f103-flash.img" >"$state/sim.log" 2>&1 &
+if [ -n "$elf" ]; then
+    set -- "$build/bin/flashbridge-emu" "$elf"
+    board="the emulated STM32F103 running $elf"
+else
+    set -- "$build/bin/flashbridge-sim"
+    board="the simulated board"
+fi
+"$@" --socket "$sock" --flash-image "$state/w25q64.img" \
+     --config-image "$state/stm32f103-flash.img" >"$state/sim.log" 2>&1 &
 sim_pid=$!
 trap 'kill "$sim_pid" 2>/dev/null || true' EXIT INT TERM
 i=0
 until grep -q "listening" "$state/sim.log" 2>/dev/null; do
     i=$((i + 1))
     if [ "$i" -gt 100 ] || ! kill -0 "$sim_pid" 2>/dev/null; then
-        echo "demo: flashbridge-sim did not start:" >&2
+        echo "demo: the board did not start:" >&2
         cat "$state/sim.log" >&2
         exit 1
     fi
@@ -32,7 +41,7 @@ fb() {
     "$cli" --sim "$sock" "$@"
 }
 
-echo "== flashbridge demo on the simulated board (virtual time, images in $state)"
+echo "== flashbridge demo on $board (virtual time, images in $state)"
 fb info
 fb config write 0 --text '{"board":"demo","rev":3}'
 fb config read --length 32

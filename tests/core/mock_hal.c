@@ -285,3 +285,48 @@ void mock_flash_program(uint32_t addr, const uint8_t *data, size_t n)
     }
     mock_now_ns = w25m_busy_until(mock_w25) + 1;
 }
+
+static uint8_t *snap_w25, *snap_f1;
+
+int mock_setup(void **state)
+{
+    (void)state;
+    mock_boot_fresh();
+    return 0;
+}
+
+int mock_cleanup(void **state)
+{
+    (void)state;
+    mock_teardown();
+    free(snap_w25);
+    free(snap_f1);
+    snap_w25 = snap_f1 = NULL;
+    return 0;
+}
+
+void mock_snapshot(void)
+{
+    free(snap_w25);
+    free(snap_f1);
+    snap_w25 = malloc(W25M_SIZE);
+    snap_f1 = malloc(f1m_size(mock_f1));
+    assert_non_null(snap_w25);
+    assert_non_null(snap_f1);
+    memcpy(snap_w25, w25m_array(mock_w25), W25M_SIZE);
+    memcpy(snap_f1, f1m_array(mock_f1), f1m_size(mock_f1));
+}
+
+void mock_assert_flash_unchanged(void)
+{
+    assert_memory_equal(snap_w25, w25m_array(mock_w25), W25M_SIZE);
+    assert_memory_equal(snap_f1, f1m_array(mock_f1), f1m_size(mock_f1));
+}
+
+void mock_read_sector(uint16_t idx, uint8_t out[256])
+{
+    uint8_t f[3] = {FB_CMD_READ_SECTOR, (uint8_t)(idx >> 8), (uint8_t)idx};
+    mock_write(f, sizeof f);
+    mock_run_idle();
+    mock_plain_read(out, 256);
+}

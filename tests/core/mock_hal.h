@@ -36,6 +36,15 @@ void mock_run_background(void);
 /* Run n main-loop passes. */
 void mock_run(int passes);
 
+/* cmocka fixture: fresh board before each test, everything freed after. */
+int mock_setup(void **state);
+int mock_cleanup(void **state);
+/* Copy both flash arrays now; later assert that nothing was programmed or erased. */
+void mock_snapshot(void);
+void mock_assert_flash_unchanged(void);
+/* READ_SECTOR idx, wait, plain read of the 256-byte response. */
+void mock_read_sector(uint16_t idx, uint8_t out[256]);
+
 /* I2C controller side. */
 void mock_write(const uint8_t *bytes, size_t n);
 void mock_write_abort(const uint8_t *bytes, size_t n);

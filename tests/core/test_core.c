@@ -15,41 +15,6 @@
 #include "i2c_target.h"
 #include "mock_hal.h"
 
-static uint8_t *snap_w25, *snap_f1;
-
-static int setup(void **state)
-{
-    (void)state;
-    mock_boot_fresh();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mock_teardown();
-    free(snap_w25);
-    free(snap_f1);
-    snap_w25 = snap_f1 = NULL;
-    return 0;
-}
-
-static void snapshot(void)
-{
-    free(snap_w25);
-    free(snap_f1);
-    snap_w25 = malloc(W25M_SIZE);
-    snap_f1 = malloc(f1m_size(mock_f1));
-    memcpy(snap_w25, w25m_array(mock_w25), W25M_SIZE);
-    memcpy(snap_f1, f1m_array(mock_f1), f1m_size(mock_f1));
-}
-
-static void assert_flash_unchanged(void)
-{
-    assert_memory_equal(snap_w25, w25m_array(mock_w25), W25M_SIZE);
-    assert_memory_equal(snap_f1, f1m_array(mock_f1), f1m_size(mock_f1));
-}
-
 static void send_write_data(const uint8_t *data, uint8_t n)
 {
     uint8_t f[32] = {FB_CMD_WRITE_DATA, n};
@@ -67,14 +32,6 @@ static void append(const uint8_t *data, size_t n)
         n -= chunk;
     }
     assert_int_equal(mock_error(), 0);
-}
-
-static void read_sector(uint16_t idx, uint8_t out[256])
-{
-    uint8_t f[3] = {FB_CMD_READ_SECTOR, (uint8_t)(idx >> 8), (uint8_t)idx};
-    mock_write(f, sizeof f);
-    mock_run_idle();
-    mock_plain_read(out, 256);
 }
 
 static uint32_t file_size(void)
@@ -143,7 +100,7 @@ static void unknown_command_sets_sticky_error_cleared_by_read(void **state)
 {
     (void)state;
     uint8_t cmd = 0x55;
-    snapshot();
+    mock_snapshot();
     mock_write(&cmd, 1);
     mock_run_idle();
     /* STATUS polls do not clear it (a v1 defect). */
@@ -152,7 +109,7 @@ static void unknown_command_sets_sticky_error_cleared_by_read(void **state)
     assert_int_equal(mock_error(), FB_ERR_UNKNOWN_CMD | FB_ERR_FAILED);
     assert_int_equal(mock_error(), 0);
     assert_false(mock_status() & FB_STATUS_ERROR);
-    assert_flash_unchanged();
+    mock_assert_flash_unchanged();
 }
 
 static void error_survives_a_read_aborted_before_the_byte(void **state)
@@ -228,7 +185,7 @@ static void bad_frames_are_rejected_and_change_nothing(void **state)
     };
     uint8_t name_before[11];
     mock_read_reg(FB_CMD_GET_FILENAME, name_before, 11);
-    snapshot();
+    mock_snapshot();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mock_write(cases[i].bytes, cases[i].len);
         mock_run_idle();
@@ -237,7 +194,7 @@ static void bad_frames_are_rejected_and_change_nothing(void **state)
             fail_msg("case %zu: error 0x%02x, expected 0x%02x", i, err,
                      cases[i].err | FB_ERR_FAILED);
     }
-    assert_flash_unchanged();
+    mock_assert_flash_unchanged();
     uint8_t name_after[11];
     mock_read_reg(FB_CMD_GET_FILENAME, name_after, 11);
     assert_memory_equal(name_before, name_after, 11);
@@ -260,11 +217,11 @@ static void append_with_ff_bytes_reads_back_exactly(void **state)
     append(data, sizeof data);
     assert_int_equal(file_size(), 100);
     uint8_t out[256];
-    read_sector(0, out);
+    mock_read_sector(0, out);
     assert_memory_equal(out, data, 100);
     for (int i = 100; i < 256; i++)
         assert_int_equal(out[i], 0xFF); /* v1 hosts stop at the first 0xFF past the end */
-    read_sector(32767, out);
+    mock_read_sector(32767, out);
     for (int i = 0; i < 256; i++)
         assert_int_equal(out[i], 0xFF);
 }
@@ -281,7 +238,7 @@ static void appends_cross_page_and_sector_boundaries_and_survive_reboot(void **s
     assert_int_equal(file_size(), n);
     uint8_t out[256];
     for (uint16_t s = 0; s * 256u < n; s++) {
-        read_sector(s, out);
+        mock_read_sector(s, out);
         size_t have = n - s * 256u < 256 ? n - s * 256u : 256;
         assert_memory_equal(out, &data[s * 256u], have);
     }
@@ -341,7 +298,7 @@ static void commands_while_busy_queue_then_overflow_is_reported(void **state)
     assert_int_equal(mock_error(), FB_ERR_QUEUE_FULL | FB_ERR_FAILED);
     assert_int_equal(file_size(), FB_QUEUE_DEPTH * 30u);
     uint8_t out[256];
-    read_sector(0, out);
+    mock_read_sector(0, out);
     for (unsigned i = 0; i < FB_QUEUE_DEPTH * 30u; i++)
         assert_int_equal(out[i], i % 30);
 }
@@ -396,13 +353,13 @@ static void clear_then_append_rewrites_from_zero(void **state)
     assert_int_equal(mock_error(), 0);
     assert_int_equal(file_size(), 0);
     uint8_t out[256];
-    read_sector(0, out);
+    mock_read_sector(0, out);
     for (int i = 0; i < 256; i++)
         assert_int_equal(out[i], 0xFF);
     append(b, sizeof b);
     mock_reboot();
     assert_int_equal(file_size(), 40);
-    read_sector(0, out);
+    mock_read_sector(0, out);
     assert_memory_equal(out, b, 40);
     assert_int_equal(out[40], 0xFF);
 }
@@ -426,7 +383,7 @@ static void metadata_compaction_keeps_name_and_size(void **state)
     mock_read_reg(FB_CMD_GET_FILENAME, got, 11);
     assert_memory_equal(got, &name[1], 11);
     uint8_t out[256];
-    read_sector(2, out);
+    mock_read_sector(2, out);
     for (int i = 0; i < 88; i++)
         assert_int_equal(out[i], (uint8_t)(512 + i));
     assert_true(w25m_erase_count(mock_w25, FB_FILE_CAPACITY / 4096u) >= 1);
@@ -472,7 +429,7 @@ static void data_written_on_a_new_chip_survives_reboot_and_background_erase(void
     mock_run_background();
     assert_int_equal(file_size(), 30);
     uint8_t out[256];
-    read_sector(0, out);
+    mock_read_sector(0, out);
     assert_memory_equal(out, d, 30);
 }
 
@@ -492,10 +449,10 @@ static void append_skips_leftovers_of_an_interrupted_write(void **state)
     mock_reboot();
     assert_int_equal(file_size(), 310);
     uint8_t out[256];
-    read_sector(0, out);
+    mock_read_sector(0, out);
     assert_memory_equal(out, d, 10);
     assert_memory_equal(&out[10], e, 246);
-    read_sector(1, out);
+    mock_read_sector(1, out);
     assert_memory_equal(out, &e[246], 54);
     assert_int_equal(out[54], 0xFF);
     assert_int_equal(w25m_array(mock_w25)[10], 0xFF); /* the gap stays unprogrammed */
@@ -528,11 +485,11 @@ static void append_past_capacity_is_file_full(void **state)
     mock_reboot();
     assert_int_equal(file_size(), s);
     uint8_t d[30] = {0};
-    snapshot();
+    mock_snapshot();
     send_write_data(d, 11);
     mock_run_idle();
     assert_int_equal(mock_error(), FB_ERR_FILE_FULL | FB_ERR_FAILED);
-    assert_flash_unchanged();
+    mock_assert_flash_unchanged();
     append(d, 10);
     assert_int_equal(file_size(), FB_FILE_CAPACITY);
 }
@@ -739,36 +696,36 @@ static void config_torn_record_is_ignored_and_next_write_compacts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(who_am_i_by_repeated_start_and_plain_read, setup, teardown),
-        cmocka_unit_test_setup_teardown(status_idle_shows_free_slots, setup, teardown),
-        cmocka_unit_test_setup_teardown(register_selection_does_not_outlive_the_next_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(unknown_command_sets_sticky_error_cleared_by_read, setup, teardown),
-        cmocka_unit_test_setup_teardown(error_survives_a_read_aborted_before_the_byte, setup, teardown),
-        cmocka_unit_test_setup_teardown(register_with_parameters_is_bad_param, setup, teardown),
-        cmocka_unit_test_setup_teardown(probe_and_abort_post_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_frames_are_rejected_and_change_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(append_with_ff_bytes_reads_back_exactly, setup, teardown),
-        cmocka_unit_test_setup_teardown(appends_cross_page_and_sector_boundaries_and_survive_reboot, setup, teardown),
-        cmocka_unit_test_setup_teardown(response_survives_status_and_error_reads, setup, teardown),
-        cmocka_unit_test_setup_teardown(plain_read_before_response_ready_gives_ff, setup, teardown),
-        cmocka_unit_test_setup_teardown(commands_while_busy_queue_then_overflow_is_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(frames_arriving_during_flash_work_are_queued, setup, teardown),
-        cmocka_unit_test_setup_teardown(set_filename_persists_and_accepts_lowercase, setup, teardown),
-        cmocka_unit_test_setup_teardown(clear_then_append_rewrites_from_zero, setup, teardown),
-        cmocka_unit_test_setup_teardown(metadata_compaction_keeps_name_and_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(torn_metadata_record_is_ignored, setup, teardown),
-        cmocka_unit_test_setup_teardown(data_written_on_a_new_chip_survives_reboot_and_background_erase, setup, teardown),
-        cmocka_unit_test_setup_teardown(append_skips_leftovers_of_an_interrupted_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(append_past_capacity_is_file_full, setup, teardown),
-        cmocka_unit_test_setup_teardown(spi_failure_reports_flash_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(config_write_read_and_persist, setup, teardown),
-        cmocka_unit_test_setup_teardown(config_clear_persists, setup, teardown),
-        cmocka_unit_test_setup_teardown(config_store_failure_keeps_previous_zone, setup, teardown),
-        cmocka_unit_test_setup_teardown(config_newest_valid_copy_wins, setup, teardown),
-        cmocka_unit_test_setup_teardown(config_writes_append_to_the_journal_without_erasing, setup, teardown),
-        cmocka_unit_test_setup_teardown(config_transaction_commit_abort_and_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(config_reboot_mid_transaction_keeps_the_old_zone, setup, teardown),
-        cmocka_unit_test_setup_teardown(config_torn_record_is_ignored_and_next_write_compacts, setup, teardown),
+        cmocka_unit_test_setup_teardown(who_am_i_by_repeated_start_and_plain_read, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(status_idle_shows_free_slots, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(register_selection_does_not_outlive_the_next_write, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(unknown_command_sets_sticky_error_cleared_by_read, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(error_survives_a_read_aborted_before_the_byte, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(register_with_parameters_is_bad_param, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(probe_and_abort_post_nothing, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(bad_frames_are_rejected_and_change_nothing, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(append_with_ff_bytes_reads_back_exactly, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(appends_cross_page_and_sector_boundaries_and_survive_reboot, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(response_survives_status_and_error_reads, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(plain_read_before_response_ready_gives_ff, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(commands_while_busy_queue_then_overflow_is_reported, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(frames_arriving_during_flash_work_are_queued, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(set_filename_persists_and_accepts_lowercase, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(clear_then_append_rewrites_from_zero, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(metadata_compaction_keeps_name_and_size, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(torn_metadata_record_is_ignored, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(data_written_on_a_new_chip_survives_reboot_and_background_erase, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(append_skips_leftovers_of_an_interrupted_write, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(append_past_capacity_is_file_full, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(spi_failure_reports_flash_error, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(config_write_read_and_persist, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(config_clear_persists, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(config_store_failure_keeps_previous_zone, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(config_newest_valid_copy_wins, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(config_writes_append_to_the_journal_without_erasing, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(config_transaction_commit_abort_and_rules, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(config_reboot_mid_transaction_keeps_the_old_zone, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(config_torn_record_is_ignored_and_next_write_compacts, mock_setup, mock_cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

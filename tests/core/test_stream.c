@@ -18,36 +18,6 @@
 #include "mailbox.h"
 #include "mock_hal.h"
 
-static uint8_t *snap_w25;
-
-static int setup(void **state)
-{
-    (void)state;
-    mock_boot_fresh();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mock_teardown();
-    free(snap_w25);
-    snap_w25 = NULL;
-    return 0;
-}
-
-static void snapshot(void)
-{
-    free(snap_w25);
-    snap_w25 = malloc(W25M_SIZE);
-    memcpy(snap_w25, w25m_array(mock_w25), W25M_SIZE);
-}
-
-static void assert_flash_unchanged(void)
-{
-    assert_memory_equal(snap_w25, w25m_array(mock_w25), W25M_SIZE);
-}
-
 static void fill(uint8_t *p, size_t n, uint32_t seed)
 {
     uint32_t s = seed * 2654435761u + 1u;
@@ -123,14 +93,6 @@ static void settle(void)
     mock_run(5);
 }
 
-static void read_sector(uint16_t idx, uint8_t out[256])
-{
-    uint8_t f[3] = {FB_CMD_READ_SECTOR, (uint8_t)(idx >> 8), (uint8_t)idx};
-    mock_write(f, sizeof f);
-    mock_run_idle();
-    mock_plain_read(out, 256);
-}
-
 /* Plain read of one chunk of n data bytes: checks its tag, seq and CRC, copies the data. */
 static void read_chunk(uint8_t seq, uint8_t *data, size_t n)
 {
@@ -189,7 +151,7 @@ static void append_frame_layout_golden_bytes(void **state)
     assert_int_equal(s.size, 3);
     assert_int_equal(s.crc_errors, 0);
     uint8_t out[256];
-    read_sector(0, out);
+    mock_read_sector(0, out);
     assert_memory_equal(out, "abc", 3);
 }
 
@@ -237,7 +199,7 @@ static void full_frames_with_ff_bytes_append_exactly(void **state)
     mock_reboot();
     uint8_t out[256];
     for (uint16_t i = 0; i * 256u < n; i++) {
-        read_sector(i, out);
+        mock_read_sector(i, out);
         size_t have = n - i * 256u < 256 ? n - i * 256u : 256;
         assert_memory_equal(out, &data[i * 256u], have);
     }
@@ -266,7 +228,7 @@ static void retry_with_same_sequence_number_does_not_duplicate(void **state)
     assert_int_equal(s.seq, 2);
     assert_int_equal(s.size, 400);
     uint8_t out[256];
-    read_sector(0, out);
+    mock_read_sector(0, out);
     assert_memory_equal(out, a, 200);
     assert_memory_equal(&out[200], b, 56);
 }
@@ -278,14 +240,14 @@ static void corrupted_frame_is_rejected_and_changes_nothing(void **state)
     fill(d, sizeof d, 4);
     send_append(1, d, 10);
     mock_run_idle();
-    snapshot();
+    mock_snapshot();
     uint8_t f[FB_EXT_FRAME_MAX];
     size_t len = append_frame(f, 2, d, sizeof d);
     f[100] ^= 0x04; /* one bit flipped on the bus */
     mock_write(f, len);
     mock_run_idle();
     assert_int_equal(mock_error(), FB_ERR_STREAM | FB_ERR_FAILED);
-    assert_flash_unchanged();
+    mock_assert_flash_unchanged();
     struct stream_state s = stream_state();
     assert_int_equal(s.seq, 1);
     assert_int_equal(s.size, 10);
@@ -297,7 +259,7 @@ static void corrupted_frame_is_rejected_and_changes_nothing(void **state)
     mock_run_idle();
     assert_int_equal(mock_error(), FB_ERR_STREAM | FB_ERR_FAILED);
     assert_int_equal(stream_state().crc_errors, 2);
-    assert_flash_unchanged();
+    mock_assert_flash_unchanged();
     /* The host sends the frame again, intact: accepted under the same number. */
     send_append(2, d, sizeof d);
     mock_run_idle();
@@ -314,14 +276,14 @@ static void out_of_sequence_frame_is_rejected_and_changes_nothing(void **state)
     fill(d, sizeof d, 5);
     send_append(1, d, sizeof d);
     mock_run_idle();
-    snapshot();
+    mock_snapshot();
     send_append(3, d, sizeof d); /* frame 2 was lost */
     mock_run_idle();
     assert_int_equal(mock_error(), FB_ERR_STREAM | FB_ERR_FAILED);
     send_append(0, d, sizeof d); /* older than the last accepted */
     mock_run_idle();
     assert_int_equal(mock_error(), FB_ERR_STREAM | FB_ERR_FAILED);
-    assert_flash_unchanged();
+    mock_assert_flash_unchanged();
     struct stream_state s = stream_state();
     assert_int_equal(s.seq, 1);
     assert_int_equal(s.size, 50);
@@ -345,7 +307,7 @@ static void sequence_numbers_wrap_after_255(void **state)
 static void bad_lengths_and_register_parameters_are_bad_param(void **state)
 {
     (void)state;
-    snapshot();
+    mock_snapshot();
     uint8_t f[FB_EXT_FRAME_MAX + 8];
     memset(f, 0, sizeof f);
     f[0] = FB_CMD_APPEND_CRC;
@@ -378,7 +340,7 @@ static void bad_lengths_and_register_parameters_are_bad_param(void **state)
     send_stream_read(FB_FILE_CAPACITY - 10, 11); /* past the capacity */
     mock_run_idle();
     assert_int_equal(mock_error(), FB_ERR_BAD_PARAM | FB_ERR_FAILED);
-    assert_flash_unchanged();
+    mock_assert_flash_unchanged();
     assert_int_equal(stream_state().size, 0);
 }
 
@@ -398,7 +360,7 @@ static void frames_queue_while_the_previous_one_programs(void **state)
     assert_int_equal(stream_state().size, sizeof d);
     uint8_t out[256];
     for (uint16_t i = 0; i < 4; i++) {
-        read_sector(i, out);
+        mock_read_sector(i, out);
         assert_memory_equal(out, &d[i * 256], 256);
     }
 }
@@ -413,7 +375,7 @@ static void v1_and_ext_appends_interleave_in_order(void **state)
     mock_run_idle();
     assert_int_equal(mock_error(), 0);
     uint8_t out[256];
-    read_sector(0, out);
+    mock_read_sector(0, out);
     assert_memory_equal(out, "extv1!EXT", 9);
     assert_int_equal(out[9], 0xFF);
 }
@@ -510,7 +472,7 @@ static void a_newer_read_command_replaces_the_stream(void **state)
     read_chunk(0, got, 256);
     /* v1 READ_SECTOR in the middle: its response, then no more chunks. */
     uint8_t sec[256];
-    read_sector(3, sec);
+    mock_read_sector(3, sec);
     assert_memory_equal(sec, &data[768], 256);
     mock_plain_read(sec, 256); /* v1 responses stay */
     assert_memory_equal(sec, &data[768], 256);
@@ -591,7 +553,7 @@ static void stream_state_survives_v1_traffic_and_resets_at_boot(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, mock_setup, mock_cleanup)
     const struct CMUnitTest tests[] = {
         T(crc_test_vector_matches_protocol_header),
         T(caps_register_layout),

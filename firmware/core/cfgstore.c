@@ -51,7 +51,6 @@ static struct {
     uint8_t rec[REC_MAX];
     uint8_t rec_len;   /* 0 = no pending record */
     bool txn;
-    uint32_t erases;
 } cfg;
 
 /* The zone a transaction builds, committed as one compaction. */
@@ -176,9 +175,7 @@ void cfg_mount(void)
     uint16_t crc[2];
     bool ok0 = header_ok(0, &seq[0], &crc[0]);
     bool ok1 = header_ok(1, &seq[1], &crc[1]);
-    uint32_t erases = cfg.erases;
     memset(&cfg, 0, sizeof cfg);
-    cfg.erases = erases;
     cfg.active = -1;
     if (ok0 && (!ok1 || (int32_t)(seq[0] - seq[1]) > 0))
         cfg.active = 0;
@@ -259,11 +256,6 @@ void cfg_abort(void)
     cfg.txn = false;
 }
 
-bool cfg_in_transaction(void)
-{
-    return cfg.txn;
-}
-
 static int step(int target)
 {
     uint8_t buf[CHUNK];
@@ -280,12 +272,10 @@ static int step(int target)
     case ST_ERASE_HEADER:
         /* The header's page first: from here on this bank cannot pass for valid. */
         cfg.step = ST_ERASE_REST;
-        cfg.erases++;
         return hal_iflash_erase_page(bank_base(target));
     case ST_ERASE_REST:
         cfg.step = ST_SNAPSHOT;
         cfg.snap_crc = FB_CRC16_INIT;
-        cfg.erases++;
         return hal_iflash_erase_page(bank_base(target) + hal_iflash_page_size());
     case ST_SNAPSHOT:
         if (cfg.from_stage)
@@ -345,9 +335,4 @@ void cfg_read(uint16_t off, uint8_t *dst, size_t n)
     if (have)
         zone_window(off, dst, have, false);
     memset(dst + have, 0xFF, n - have);
-}
-
-uint32_t cfg_erases(void)
-{
-    return cfg.erases;
 }

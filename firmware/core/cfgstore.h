@@ -30,13 +30,10 @@ int cfg_clear_start(void);
 int cfg_begin(void);
 int cfg_commit_start(void);
 void cfg_abort(void);
-bool cfg_in_transaction(void);
 /* One step: FB_EAGAIN while more remain, 0 when stored, or an error (nothing changed:
  * the state is re-read from the flash). */
 int cfg_poll(void);
 /* n bytes of the committed zone at off; past the zone reads 0xFF. */
 void cfg_read(uint16_t off, uint8_t *dst, size_t n);
-/* Page erases since boot (wear figure for tests and benchmarks). */
-uint32_t cfg_erases(void);
 
 #endif

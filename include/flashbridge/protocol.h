@@ -36,7 +36,10 @@
 #define FB_CMD_STREAM_READ  0x21u /* ext: [offset u32, length u32, crc_hi, crc_lo] */
 #define FB_CMD_CAPS         0x83u /* ext register, FB_CAPS_LEN bytes: capabilities */
 #define FB_CMD_STREAM_STATE 0x84u /* ext register, FB_STREAM_STATE_LEN bytes */
-/* 0x85 is reserved for the streaming extension (unused). */
+/* Protocol 2.0 (docs/PROTOCOL.md): the v1 registers show what v1 showed; the extension's
+ * state lives in registers only extension hosts read. */
+#define FB_CMD_EXT_STATUS   0x85u /* ext register, 1 byte, see FB_STATUS_* below */
+#define FB_CMD_ERRORS       0x86u /* ext register, 1 byte: FB_ERR_* since last read */
 
 /* Parameter bytes after the command byte; a write transfer of any other length is
  * rejected with FB_ERR_BAD_PARAM. Register commands take no parameters. */
@@ -64,13 +67,15 @@
 #define FB_CONFIG_SIZE        1024u
 #define FB_CONFIG_ERASED      0xFFu
 
-/* ---- STATUS register bits ----
- * v1 hosts look at BUSY only; the other bits are ext and were 0 in v1. */
+/* ---- STATUS (0x80) and EXT_STATUS (0x85) bits ----
+ * STATUS reads exactly 0x00 or FB_STATUS_BUSY, as v1 did. EXT_STATUS carries every bit
+ * below. */
 #define FB_STATUS_BUSY        0x80u /* a command is queued or executing */
 #define FB_STATUS_ERROR       0x40u /* the ERROR register is non-zero */
 #define FB_STATUS_READY       0x20u /* a prepared response waits to be read */
 #define FB_STATUS_ERASING     0x10u /* erasing what a CLEAR freed, in the background */
-#define FB_STATUS_QUEUE_MASK  0x0Fu /* free command-queue slots (0..15) */
+#define FB_STATUS_FOREIGN     0x08u /* flash holds data flashbridge did not write: kept */
+#define FB_STATUS_QUEUE_MASK  0x07u /* free command-queue slots (0..7) */
 
 /* ---- ERROR register bits ----
  * Sticky: set bits stay until the host reads ERROR; reading returns and clears them.

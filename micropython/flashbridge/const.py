@@ -32,6 +32,8 @@ CMD_APPEND_CRC = const(0x12)
 CMD_STREAM_READ = const(0x21)
 CMD_CAPS = const(0x83)
 CMD_STREAM_STATE = const(0x84)
+CMD_EXT_STATUS = const(0x85)  # protocol 2.0: STATUS bits for extension hosts
+CMD_ERRORS = const(0x86)  # protocol 2.0: every failure since the last read
 
 # ---- Parameter bytes after the command byte ----
 LEN_SET_FILENAME = const(11)
@@ -58,7 +60,8 @@ STATUS_BUSY = const(0x80)
 STATUS_ERROR = const(0x40)  # ext
 STATUS_READY = const(0x20)  # ext
 STATUS_ERASING = const(0x10)  # ext: erasing what a CLEAR freed, in the background
-STATUS_QUEUE_MASK = const(0x0F)  # ext: free command slots
+STATUS_FOREIGN = const(0x08)  # ext: flash holds data flashbridge did not write
+STATUS_QUEUE_MASK = const(0x07)  # ext: free command slots
 
 # ---- ERROR register bits (sticky until ERROR is read) ----
 ERR_BAD_PARAM = const(0x01)

@@ -79,12 +79,7 @@ from .const import (
     WORST_WRITE_DATA_MS,
     WRITE_CONFIG_MAX,
 )
-from .errors import FlashBridgeError, FlashBridgeTimeout
-
-try:
-    from errno import EIO
-except ImportError:
-    from uerrno import EIO
+from .errors import EIO, FlashBridgeError, FlashBridgeTimeout
 
 PROTO_V1 = "v1"  # STeaMi firmware: STATUS has BUSY only, no FILE_SIZE
 PROTO_V1_1 = "v1.1"  # flashbridge: queue, READY/ERROR status bits, FILE_SIZE
@@ -123,8 +118,6 @@ def budget_ms(worst_ms, commands=1):
 # Budget when we do not know what the target has queued: a full queue of the slowest
 # command behind an erase step.
 UNKNOWN_BUDGET_MS = budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH)
-
-_ZEROS = memoryview(bytes(FRAME_MAX))
 
 # Streaming extension: go-back-N resumptions per append and restarts per read before
 # the link is declared too bad to make progress; frames that may be on their way when
@@ -209,16 +202,25 @@ class DaplinkBridge(object):
     # --------------------------------------------------------------------------
 
     def _read_reg(self, reg, n=1):
-        """Read an n-byte register (repeated start). n == 1 gives an int."""
+        """Read an n-byte register (repeated start). n == 1 gives an int.
+
+        The buffer is filled with 0xFF first: when the register byte is not
+        acknowledged, MicroPython's soft I2C raises nothing and reads nothing
+        (extmod/machine_i2c.c, read_mem), so the result is then what a released bus
+        reads, never a stale value."""
         if n == 1:
-            self.i2c.readfrom_mem_into(self.address, reg, self._b1)
-            return self._b1[0]
-        return self.i2c.readfrom_mem(self.address, reg, n)
+            b = self._b1
+            b[0] = 0xFF
+            self.i2c.readfrom_mem_into(self.address, reg, b)
+            return b[0]
+        buf = bytearray(b"\xff" * n)
+        self.i2c.readfrom_mem_into(self.address, reg, buf)
+        return bytes(buf)
 
     def _write_reg(self, reg, data):
-        """Write [reg] + data as one transfer."""
-        self._idle = False
-        self.i2c.writeto_mem(self.address, reg, data)
+        """Write [reg] + data as one transfer; OSError(EIO) if a byte is not
+        acknowledged (writeto_mem would not say: soft I2C reports no data NACK)."""
+        self._send(bytes([reg]) + bytes(data))
 
     def _write_cmd(self, cmd):
         """Write a one-byte command."""
@@ -442,8 +444,12 @@ class DaplinkBridge(object):
                 frame[2] = at & 0xFF
                 frame[3] = n
             fmv[hdr : hdr + n] = mv[pos : pos + n]
-            if n < chunk:
-                fmv[hdr + n :] = _ZEROS[: chunk - n]
+            # Zero padding byte by byte: no module-level memoryview (not every
+            # MicroPython build has one at import time) and nothing allocated.
+            i = hdr + n
+            while i < FRAME_MAX:
+                frame[i] = 0
+                i += 1
             self._send(frame)
             pos += n
             credits -= 1

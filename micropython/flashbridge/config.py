@@ -8,7 +8,13 @@
 # rev: board revision; name: board name; tc.<sensor>.g/o: temperature gain/offset;
 # cm: magnetometer hard-iron offsets (hx/hy/hz) and soft-iron scales (sx/sy/sz);
 # cal_accel: accelerometer offsets in g; boot: boot counter.
-import json
+try:
+    import json
+except ImportError:
+    try:
+        import ujson as json
+    except ImportError:  # json is an EXTRA-level module (MICROPY_PY_JSON)
+        from . import minijson as json
 
 from .const import CONFIG_SIZE
 

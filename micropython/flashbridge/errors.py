@@ -2,10 +2,20 @@
 #
 # Both derive from OSError, which is what the STeaMi (v1) driver raised, so existing
 # `except OSError:` handlers keep catching them.
+#
+# The errno module is an EXTRA-feature-level module (MICROPY_PY_ERRNO in py/mpconfig.h):
+# nRF51/nRF52832 and SAMD21 builds, among others, have no errno nor uerrno. The numbers
+# are then MicroPython's own (py/mperrno.h: MP_EIO 5, MP_ENODEV 19, MP_ETIMEDOUT 110),
+# which is what its OSErrors carry on those ports.
 try:
-    from errno import EIO, ETIMEDOUT
-except ImportError:  # very old MicroPython ports
-    from uerrno import EIO, ETIMEDOUT
+    from errno import EIO, ENODEV, ETIMEDOUT
+except ImportError:
+    try:
+        from uerrno import EIO, ENODEV, ETIMEDOUT
+    except ImportError:
+        EIO = 5
+        ENODEV = 19
+        ETIMEDOUT = 110
 
 # ERROR register bits, lowest first, as docs/PROTOCOL.md names them.
 _BIT_NAMES = (

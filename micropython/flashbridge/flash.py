@@ -147,7 +147,6 @@ class DaplinkFlash(object):
         len(buf) at the end of the file when its size is known). With the streaming
         extension: one STREAM_READ and 256-byte chunks checked by their CRC; otherwise
         READ_SECTOR per 256 bytes."""
-        b = self._bridge
         mv = memoryview(buf)
         n = len(mv)
         size = self.file_size()
@@ -158,6 +157,11 @@ class DaplinkFlash(object):
                 n = size - offset
         if n <= 0:
             return 0
+        return self._fill(mv, offset, n)
+
+    def _fill(self, mv, offset, n):
+        """Read n file bytes from `offset` into memoryview `mv` (n known to be there)."""
+        b = self._bridge
         if b._ext is None:
             b.capabilities()
         if "stream_read" in b._ext and b._xpayload:
@@ -182,7 +186,9 @@ class DaplinkFlash(object):
         return n
 
     def read(self, length=None):
-        """Read the file from its start.
+        """Read the file from its start; returns a bytearray (bytes-like, equal to the
+        bytes it holds), the only allocation of the file's size: a bytes copy would
+        take as much again, which a board with a small heap may not have.
 
         length None: the whole file, exactly (from the FILE_SIZE register; 0xFF bytes in
         the data are kept). length n: the first n bytes, or fewer if the file is
@@ -190,36 +196,36 @@ class DaplinkFlash(object):
         up to the first 0xFF byte; with one, n bytes whatever they are.
         """
         if length is not None and length <= 0:
-            return b""
+            return bytearray()
         size = self.file_size()
         if size is None:
             return self._read_v1(length)
         if length is None or length > size:
             length = size
         buf = bytearray(length)
-        self.readinto(buf)
-        return bytes(buf)
+        if length:
+            self._fill(memoryview(buf), 0, length)
+        return buf
 
     def _read_v1(self, length):
         b = self._bridge
+        if length is not None:
+            # n bytes whatever they are (v1): the result is allocated once, the sectors
+            # are read into it.
+            out = bytearray(length)
+            self._fill(memoryview(out), 0, length)
+            return out
+        # Up to the first 0xFF: the size is found while reading, the result grows.
         out = bytearray()
         sector = 0
         while sector < _MAX_SECTORS:
             b._prepared_read("READ_SECTOR", CMD_READ_SECTOR, sector, b._sector)
-            if length is None:
-                end = _find_erased(b._sector)
-                out.extend(b._smv[:end])
-                if end < SECTOR_SIZE:
-                    break
-            else:
-                k = length - len(out)
-                if k > SECTOR_SIZE:
-                    k = SECTOR_SIZE
-                out.extend(b._smv[:k])
-                if len(out) >= length:
-                    break
+            end = _find_erased(b._sector)
+            out.extend(b._smv[:end])
+            if end < SECTOR_SIZE:
+                break
             sector += 1
-        return bytes(out)
+        return out
 
     # --------------------------------------------------------------------------
     # Config zone (older STeaMi scripts reached it through DaplinkFlash)

@@ -1,16 +1,25 @@
 """A MicroPython board, as far as the flashbridge package needs one, on CPython.
 
-- `machine.I2C` whose transfers go to flashbridge-sim over its Unix socket
-  (docs/SIM-PROTOCOL.md: TRANSFER op 0x01), raising OSError(ENODEV) when the address is
-  not acknowledged and OSError(EIO) when a written byte is not (writeto returns the
-  number of bytes acknowledged instead, as MicroPython's does);
+- `machine.I2C` (and `machine.SoftI2C`) whose transfers go to flashbridge-sim over its
+  Unix socket (docs/SIM-PROTOCOL.md: TRANSFER op 0x01), failing as MicroPython's soft
+  I2C does (extmod/machine_i2c.c, mp_machine_soft_i2c_transfer, read_mem, write_mem):
+  an address not acknowledged raises OSError(ENODEV) in every method; a written byte
+  not acknowledged raises nothing: writeto() returns the number of bytes acknowledged,
+  writeto_mem() returns None as if all was well, and readfrom_mem()/readfrom_mem_into()
+  send a STOP (an address-only transaction) and return without reading: the _into
+  buffer keeps what it held, readfrom_mem() returns zeros (a freshly allocated buffer).
+  I2C(..., hard=True) is the other family (hardware I2C of ports such as stm32 or
+  rp2): a NACKed written byte raises OSError(EIO) in every method.
 - `time.sleep_ms/sleep_us/ticks_ms/ticks_us/ticks_diff/ticks_add` on the simulated
   board's virtual time (WAIT op 0x02 advances it, TIME op 0x03 reads it), or on a
-  ManualClock for tests that run without a simulator.
+  ManualClock for tests that run without a simulator; as on MicroPython (extmod/
+  modtime.c: mp_obj_get_int) they take integers only: a float raises TypeError.
+- `micropython.const`, which takes an integer only, as the compiler does.
 
-install() puts them in sys.modules as `machine`, `time` and `utime`, so the package
-imports them as it would on a board. The `time` module is a superset of CPython's (every
-real attribute is kept, sleep() included) so nothing else in the process is disturbed.
+install() puts them in sys.modules as `machine`, `time`, `utime` and `micropython`, so
+the package imports them as it would on a board. The `time` module is a superset of
+CPython's (every real attribute is kept, sleep() included) so nothing else in the process
+is disturbed; test_micropython_subset checks that the package uses only MicroPython's.
 """
 import errno
 import os
@@ -156,7 +165,15 @@ def _need_clock():
 # ------------------------------------------------------------------------------
 
 
+def _int(x):
+    # mp_obj_get_int(): ints (bool included) pass, anything else is a TypeError.
+    if not isinstance(x, int):
+        raise TypeError("can't convert %s to int" % type(x).__name__)
+    return x
+
+
 def sleep_ms(ms):
+    _int(ms)
     clock = _need_clock()
     if isinstance(clock, ManualClock):
         clock.sleeps_ms.append(ms)
@@ -165,7 +182,7 @@ def sleep_ms(ms):
 
 
 def sleep_us(us):
-    if us > 0:
+    if _int(us) > 0:
         _need_clock().wait_ns(us * 1_000)
 
 
@@ -178,10 +195,14 @@ def ticks_us():
 
 
 def ticks_diff(a, b):
+    _int(a)
+    _int(b)
     return ((a - b + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
 
 
 def ticks_add(t, delta):
+    _int(t)
+    _int(delta)
     return (t + delta) & _TICKS_MAX
 
 
@@ -198,10 +219,11 @@ def _oserror(code):
 class I2C:
     """machine.I2C over the simulated bus. The constructor takes the board arguments
     (id, scl, sda, freq) and ignores them; link= picks a SimLink other than the
-    current one."""
+    current one; hard=True fails like a port's hardware I2C instead of soft I2C."""
 
-    def __init__(self, id=-1, *args, link=None, **kwargs):
+    def __init__(self, id=-1, *args, link=None, hard=False, **kwargs):
         self._link = link
+        self._hard = hard
 
     def _xfer(self, addr, wdata, rlen):
         link = self._link or _link
@@ -210,19 +232,38 @@ class I2C:
         status, wacked, rdata = link.transfer(addr, wdata, rlen)
         return status, wacked, rdata
 
-    def _mem(self, addr, wdata, rlen):
-        status, _, rdata = self._xfer(addr, wdata, rlen)
+    def _stop(self, addr):
+        # read_mem() after a short write: "must generate STOP", done as an empty
+        # write transaction (START, address, STOP) that the target sees.
+        self._xfer(addr, b"", 0)
+
+    def _read_mem(self, addr, memaddr, addrsize, n):
+        """read_mem(): None when the register address was not acknowledged (soft
+        I2C raises nothing then), else the n bytes read."""
+        status, _, rdata = self._xfer(addr, self._memaddr(memaddr, addrsize), n)
         if status == XFER_ADDR_NACK:
+            if not self._hard:
+                self._stop(addr)
             raise _oserror(errno.ENODEV)
         if status == XFER_DATA_NACK:
-            raise _oserror(errno.EIO)
+            if self._hard:
+                raise _oserror(errno.EIO)
+            self._stop(addr)
+            return None
         return rdata
 
     @staticmethod
     def _memaddr(memaddr, addrsize):
         if addrsize != 8:
             raise ValueError("mpshim: addrsize must be 8")
-        return bytes([memaddr & 0xFF])
+        return bytes([_int(memaddr) & 0xFF])
+
+    @staticmethod
+    def _wbuf(buf):
+        # mp_get_buffer_raise(): a str is not a buffer on MicroPython either.
+        if isinstance(buf, str):
+            raise TypeError("object with buffer protocol required")
+        return bytes(buf)
 
     def scan(self):
         found = []
@@ -233,29 +274,42 @@ class I2C:
         return found
 
     def readfrom(self, addr, nbytes, stop=True):
-        return self._mem(addr, b"", nbytes)
+        status, _, rdata = self._xfer(addr, b"", _int(nbytes))
+        if status != XFER_OK:  # a read has no written byte: address NACK
+            raise _oserror(errno.ENODEV)
+        return rdata
 
     def readfrom_into(self, addr, buf, stop=True):
         mv = memoryview(buf)
-        mv[:] = self._mem(addr, b"", len(mv))
+        mv[:] = self.readfrom(addr, len(mv))
 
     def writeto(self, addr, buf, stop=True):
         if not stop:
             raise NotImplementedError("mpshim: writeto(stop=False)")
-        status, wacked, _ = self._xfer(addr, bytes(buf), 0)
+        status, wacked, _ = self._xfer(addr, self._wbuf(buf), 0)
         if status == XFER_ADDR_NACK:
             raise _oserror(errno.ENODEV)
+        if status == XFER_DATA_NACK and self._hard:
+            raise _oserror(errno.EIO)
         return wacked
 
     def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
-        return self._mem(addr, self._memaddr(memaddr, addrsize), nbytes)
+        rdata = self._read_mem(addr, memaddr, addrsize, _int(nbytes))
+        return bytes(nbytes) if rdata is None else rdata
 
     def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
         mv = memoryview(buf)
-        mv[:] = self._mem(addr, self._memaddr(memaddr, addrsize), len(mv))
+        rdata = self._read_mem(addr, memaddr, addrsize, len(mv))
+        if rdata is not None:
+            mv[:] = rdata
 
     def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
-        self._mem(addr, self._memaddr(memaddr, addrsize) + bytes(buf), 0)
+        status, _, _ = self._xfer(addr, self._memaddr(memaddr, addrsize) + self._wbuf(buf), 0)
+        if status == XFER_ADDR_NACK:
+            raise _oserror(errno.ENODEV)
+        if status == XFER_DATA_NACK and self._hard:
+            raise _oserror(errno.EIO)
+        # soft I2C: a NACKed data byte ends the transfer and is not reported
 
 
 class Pin:
@@ -281,6 +335,19 @@ def _make_time_module():
     return mod
 
 
+def const(x):
+    """micropython.const: the compiler folds integer constants only."""
+    if not isinstance(x, int):
+        raise TypeError("mpshim: const() takes an integer, got %r" % (x,))
+    return x
+
+
+def _make_micropython_module():
+    mod = types.ModuleType("micropython")
+    mod.const = const
+    return mod
+
+
 def _make_machine_module():
     mod = types.ModuleType("machine")
     mod.I2C = I2C
@@ -291,9 +358,11 @@ def _make_machine_module():
 
 time_module = _make_time_module()
 machine_module = _make_machine_module()
+micropython_module = _make_micropython_module()
 
 
 def install():
     sys.modules["time"] = time_module
     sys.modules["utime"] = time_module
     sys.modules["machine"] = machine_module
+    sys.modules["micropython"] = micropython_module

@@ -15,7 +15,7 @@ SOURCES = sorted(
 # Modules a MicroPython board has (or, for the sensor drivers, that the examples import
 # only inside try/except ImportError).
 ALLOWED_IMPORTS = {
-    "micropython", "time", "utime", "errno", "uerrno", "json", "machine",
+    "micropython", "time", "utime", "errno", "uerrno", "json", "ujson", "machine",
     "flashbridge", "daplink_bridge", "daplink_flash", "steami_config", "hts221",
 }
 # str/bytes/int methods MicroPython does not have.
@@ -26,11 +26,54 @@ MISSING_METHODS = {
 }
 
 
+# What MicroPython's time module has (extmod/modtime.c); the shim's `time` keeps
+# CPython's attributes too, so using one of those would pass on CPython only.
+MP_TIME = {
+    "sleep", "sleep_ms", "sleep_us", "ticks_ms", "ticks_us", "ticks_cpu", "ticks_diff",
+    "ticks_add", "time", "time_ns", "localtime", "gmtime", "mktime",
+}
+
+
+def _fallbacks(tree):
+    """Nodes inside `except ImportError:` handlers: CPython-only fallbacks."""
+    inside = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler) and isinstance(node.type, ast.Name):
+            if node.type.id == "ImportError":
+                for stmt in node.body:
+                    inside.update(id(n) for n in ast.walk(stmt))
+    return inside
+
+
 def _problems(path):
     tree = ast.parse(path.read_text(), str(path))
+    fallback = _fallbacks(tree)
     found = []
     for node in ast.walk(tree):
         where = "%s:%d" % (path.name, getattr(node, "lineno", 0))
+        if id(node) in fallback:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module in ("time", "utime"):
+            for alias in node.names:
+                if alias.name not in MP_TIME:
+                    found.append("%s time.%s is not MicroPython's" % (where, alias.name))
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("time", "utime")
+            and node.attr not in MP_TIME
+        ):
+            found.append("%s time.%s is not MicroPython's" % (where, node.attr))
+        if isinstance(node, ast.Slice) and node.step is not None:
+            # bytearray/memoryview slices take step 1 only (NotImplementedError).
+            found.append("%s slice with a step" % where)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "from_bytes"
+            and len(node.args) < 2
+        ):
+            found.append("%s int.from_bytes() needs its byteorder (older MicroPython)" % where)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] not in ALLOWED_IMPORTS:
@@ -77,3 +120,23 @@ def test_no_private_constant_imported():
             if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("const"):
                 for alias in node.names:
                     assert not alias.name.startswith("_"), (path.name, alias.name)
+
+
+def test_the_rules_fire(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "import time\n"
+        "from time import monotonic\n"
+        "try:\n    from time import sleep_ms\nexcept ImportError:\n"
+        "    import time as _t\n    sleep_ms = lambda ms: _t.sleep(ms / 1000)\n"
+        "def f(b):\n"
+        "    time.perf_counter()\n"
+        "    x = b[::2]\n"
+        "    return int.from_bytes(b)\n"
+    )
+    text = "\n".join(_problems(bad))
+    assert "bad.py:2 time.monotonic" in text
+    assert "bad.py:9 time.perf_counter" in text
+    assert "bad.py:10 slice with a step" in text
+    assert "bad.py:11 int.from_bytes" in text
+    assert "bad.py:6" not in text and "bad.py:7" not in text  # fallback code

@@ -14,7 +14,9 @@ FUZZ_BUILD := $(BUILD)/fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_RUNS  ?= 100000
 
-HOST_PKGS  := cmake ninja-build gcc libc6-dev libcmocka-dev python3 python3-pytest
+# python3-venv, -setuptools, -wheel: the offline `pip install ./micropython` test.
+HOST_PKGS  := cmake ninja-build gcc libc6-dev libcmocka-dev python3 python3-pytest \
+              python3-venv python3-setuptools python3-wheel
 FUZZ_PKGS  := clang libclang-rt-14-dev
 FW_PKGS    := gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \
               python3-pyelftools python3-capstone

@@ -37,5 +37,4 @@ for i in range(SAMPLES):
 
 name, ext = flash.get_filename()
 print("%s.%s: %d bytes" % (name, ext, flash.file_size()))
-for line in flash.read().decode().splitlines():
-    print(line)
+print(flash.read().decode(), end="")  # str.splitlines is not in every build

@@ -6,4 +6,4 @@ from .config import SteamiConfig
 from .errors import FlashBridgeError, FlashBridgeTimeout, error_names
 from .flash import DaplinkFlash
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"

@@ -23,6 +23,10 @@ for p in (HERE, MP_DIR / "compat", MP_DIR):
 
 import mpshim  # noqa: E402
 
+# Package modules for CPython on Linux only: not installed on boards (package.json),
+# outside the MicroPython subset checks.
+HOST_ONLY = ("flashbridge/linux_i2c.py", "flashbridge/sim_i2c.py")
+
 mpshim.install()  # before anything imports flashbridge: it must see machine/time
 
 _START_TIMEOUT_S = 10.0
@@ -44,7 +48,7 @@ def sim_binary():
 class Sim:
     """One running flashbridge-sim and the shim's connection to it."""
 
-    def __init__(self, workdir, args=()):
+    def __init__(self, workdir, args=(), connect=True):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.socket_path = str(self.workdir / "fb.sock")
@@ -57,8 +61,10 @@ class Sim:
             text=True,
         )
         self._wait_listening()
-        self.link = mpshim.SimLink(self.socket_path)
-        mpshim.set_link(self.link)
+        self.link = None
+        if connect:  # else the socket is left for another client (one at a time)
+            self.link = mpshim.SimLink(self.socket_path)
+            mpshim.set_link(self.link)
 
     def _wait_listening(self):
         want = "flashbridge-sim: listening on %s" % self.socket_path
@@ -88,9 +94,10 @@ class Sim:
         """SIGTERM; returns the exit status (once stopped, the same status again)."""
         if self.proc.returncode is not None:
             return self.proc.returncode
-        if mpshim._link is self.link:
-            mpshim.set_link(None)
-        self.link.close()
+        if self.link is not None:
+            if mpshim._link is self.link:
+                mpshim.set_link(None)
+            self.link.close()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -108,8 +115,8 @@ def sim_factory(tmp_path):
     """sim_factory(*args) starts a simulator with extra command-line arguments."""
     sims = []
 
-    def start(*args):
-        sim = Sim(tmp_path / ("sim%d" % len(sims)), args)
+    def start(*args, connect=True):
+        sim = Sim(tmp_path / ("sim%d" % len(sims)), args, connect)
         sims.append(sim)
         return sim
 

@@ -31,7 +31,7 @@ ports/samd/mcu/samd21/mpconfigmcu.h; stm32 B_L072Z_LRWAN1 (CORE); cc3200 (CORE);
   (MICROPY_MODULE___ALL__), str as unicode (MICROPY_PY_BUILTINS_STR_UNICODE: non-ASCII
   str literals would count bytes).
 
-The scan below rejects each of them in the package's board-side sources; a module an
+The scan below rejects each of them in the package's board-side sources and examples; a module an
 EXTRA build has may be imported only inside try/except ImportError whose fallback
 does without it. A second test imports the package with errno, uerrno, json, ujson and
 memoryview all missing, as on such a build.
@@ -43,12 +43,13 @@ import sys
 
 import pytest
 
-from conftest import MP_DIR
+from conftest import HOST_ONLY, MP_DIR
 
 BOARD_SOURCES = sorted(
     p
-    for p in list((MP_DIR / "flashbridge").glob("*.py")) + list((MP_DIR / "compat").glob("*.py"))
-    if p.name not in ("linux_i2c.py", "sim_i2c.py")  # host-only (CPython on Linux)
+    for d in ("flashbridge", "compat", "examples")
+    for p in (MP_DIR / d).glob("*.py")
+    if str(p.relative_to(MP_DIR)) not in HOST_ONLY
 )
 
 EXTRA_MODULES = {

@@ -43,8 +43,17 @@ fb() {
 
 echo "== flashbridge demo on $board (virtual time, images in $state)"
 fb info
-fb config write 0 --text '{"board":"demo","rev":3}'
-fb config read --length 32
+cfg='{"board":"demo","rev":3}'
+fb config write 0 --text "$cfg"
+# The zone is 1 KiB and erased (0xFF) past the text: 0xFF is never a byte of UTF-8
+# text, so dropping those bytes shows the text and keeps raw bytes off the terminal.
+printf '%s\n' "\$ flashbridge config read | tr -d '\\377'"
+shown=$("$cli" --sim "$sock" config read | LC_ALL=C tr -d '\377')
+printf '%s\n' "$shown"
+if [ "$shown" != "$cfg" ]; then
+    echo "demo: the config zone holds something else than what was written" >&2
+    exit 1
+fi
 fb file clear
 fb file name LOG.CSV
 log="$state/log.csv"

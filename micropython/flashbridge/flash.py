@@ -121,6 +121,9 @@ class DaplinkFlash(object):
             return None
         b._settle("FILE_SIZE")
         raw = b._b4
+        # 0xFF first, as _read_reg does: a register byte that soft I2C saw NACKed
+        # reads as a released bus (not a size), never as the previous size.
+        raw[0] = raw[1] = raw[2] = raw[3] = 0xFF
         try:
             b.i2c.readfrom_mem_into(b.address, CMD_FILE_SIZE, raw)
         except OSError:

@@ -137,3 +137,26 @@ def test_a_nacked_register_never_reads_stale(sim):
     # Unread, STATUS must not look idle: the driver sees what a released bus reads.
     assert bridge._status() == 0xFF
     assert bridge.busy() is False  # the next read is a real one again
+
+
+class NackRegOnce(NackStatusOnce):
+    reg = b"\x82"  # FILE_SIZE
+
+    def _xfer(self, addr, wdata, rlen):
+        if self.armed and wdata == self.reg:
+            self.armed = False
+            super(NackStatusOnce, self)._xfer(addr, b"", 0)
+            return XFER_DATA_NACK, 0, b""
+        return super(NackStatusOnce, self)._xfer(addr, wdata, rlen)
+
+
+def test_a_nacked_file_size_is_not_the_previous_size(sim):
+    from flashbridge import DaplinkBridge, DaplinkFlash
+
+    i2c = NackRegOnce(1)
+    flash = DaplinkFlash(DaplinkBridge(i2c))
+    flash.write(b"x" * 100)
+    assert flash.file_size() == 100
+    flash.write(b"y" * 50)
+    i2c.armed = True
+    assert flash.file_size() != 100  # not the stale value: a released bus, no size

@@ -12,9 +12,13 @@
   rp2): a NACKed written byte raises OSError(EIO) in every method.
 - `time.sleep_ms/sleep_us/ticks_ms/ticks_us/ticks_diff/ticks_add` on the simulated
   board's virtual time (WAIT op 0x02 advances it, TIME op 0x03 reads it), or on a
-  ManualClock for tests that run without a simulator; as on MicroPython (extmod/
-  modtime.c: mp_obj_get_int) they take integers only: a float raises TypeError.
-- `micropython.const`, which takes an integer only, as the compiler does.
+  ManualClock for tests that run without a simulator. They take integers only:
+  MicroPython's sleep_ms/sleep_us raise TypeError on a float (extmod/modtime.c,
+  mp_obj_get_int; checked on the unix port), and its ticks_diff/ticks_add read a float
+  as garbage (MP_OBJ_SMALL_INT_VALUE, unchecked), so the shim raises TypeError there too.
+- `micropython.const`, which takes an integer only: what MicroPython folds at every
+  feature level (floats, str and tuples need MICROPY_COMP_CONST_FLOAT, _LITERAL, _TUPLE:
+  CORE level and later versions).
 
 install() puts them in sys.modules as `machine`, `time`, `utime` and `micropython`, so
 the package imports them as it would on a board. The `time` module is a superset of
@@ -336,7 +340,8 @@ def _make_time_module():
 
 
 def const(x):
-    """micropython.const: the compiler folds integer constants only."""
+    """micropython.const: integers only (all that a MINIMUM-level or older compiler
+    folds)."""
     if not isinstance(x, int):
         raise TypeError("mpshim: const() takes an integer, got %r" % (x,))
     return x

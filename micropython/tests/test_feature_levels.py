@@ -241,7 +241,7 @@ def test_imports_without_errno_json_or_memoryview():
     the modules load; the errno numbers are then MicroPython's (py/mperrno.h)."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     r = subprocess.run(
-        [sys.executable, "-I", "-c", _IMPORT_WITHOUT_EXTRA, str(MP_DIR), str(MP_DIR / "compat")],
+        [sys.executable, "-I", "-B", "-c", _IMPORT_WITHOUT_EXTRA, str(MP_DIR), str(MP_DIR / "compat")],
         capture_output=True, text=True, env=env, timeout=60,
     )
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

@@ -133,3 +133,27 @@ def test_linux_i2c_refusals(tmp_path):
     with pytest.raises(OSError) as e:
         i2c.readfrom(0x3B, 1)
     assert e.value.errno == errno.EBADF
+
+
+def test_sim_i2c_failures(sim_factory):
+    from flashbridge.sim_i2c import SimI2C
+
+    sim = sim_factory(connect=False)
+    with SimI2C(sim.socket_path, timeout=10) as i2c:
+        assert i2c.bus_hz in (100_000, 400_000)
+        for call in (
+            lambda: i2c.readfrom_mem(0x10, 0x80, 1),
+            lambda: i2c.writeto(0x10, b"\x01"),
+            lambda: i2c.readfrom(0x10, 4),
+        ):
+            with pytest.raises(OSError) as e:
+                call()
+            assert e.value.errno == errno.ENXIO  # as LinuxI2C on most adapters
+        assert i2c.readfrom_mem(0x3B, 0x01, 1) == b"\x4c"  # WHO_AM_I
+        with pytest.raises(ValueError):
+            i2c.writeto(0x3B, b"\x01", False)
+        with pytest.raises(ValueError):
+            i2c.readfrom(0x3B, 4097)
+    with pytest.raises(OSError) as e:
+        i2c.readfrom(0x3B, 1)
+    assert e.value.errno == errno.EBADF

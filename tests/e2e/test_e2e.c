@@ -549,5 +549,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(v1_driver_name_with_inner_space, setup, teardown),
         cmocka_unit_test_setup_teardown(get_filename_is_never_torn, setup, teardown),
     };
+    /* FB_E2E_FILTER=pattern (development): only the matching tests. */
+    if (getenv("FB_E2E_FILTER"))
+        cmocka_set_test_filter(getenv("FB_E2E_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@
  * For each boundary k of the window, one run from P: execute exactly k main-loop
  * instructions, then release the held event, which raises the I2C interrupt right there:
  *   variant "post": the STOP of WRITE_DATA frame B (the interrupt posts B to the queue);
- *   variant "status": the read address of a STATUS read (the interrupt snapshots STATUS).
+ *   variant "status": the read address of an EXT_STATUS read (the interrupt snapshots it).
  * Each run then completes the session and checks the outcome: both frames appended in
  * order with the right bytes, no error, the queue empty; STATUS read as "busy with A"
  * before A retires and "idle" after, switching exactly once along the sweep.
@@ -126,7 +126,8 @@ static result_t one_run(enum variant v, uint32_t k)
     return r;
 }
 
-static const uint8_t status_cmd = FB_CMD_STATUS;
+/* EXT_STATUS: the queue's free-slot count as well as BUSY (STATUS shows BUSY only). */
+static const uint8_t status_cmd = FB_CMD_EXT_STATUS;
 
 /* The held transfer of each variant. */
 static void begin_held(enum variant v)
@@ -338,7 +339,7 @@ static int sweep_from_p(enum variant v)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("preemption sweep (%s): %u instruction boundaries covered (%u inside IT blocks, "
            "interrupt taken at the block's end), %u failures, %.1f s",
-           v == V_POST ? "STOP of WRITE_DATA B posts the frame" : "STATUS read snapshots the queue",
+           v == V_POST ? "STOP of WRITE_DATA B posts the frame" : "EXT_STATUS read snapshots the queue",
            n + 1u, in_it, failures, secs);
     if (v == V_STATUS)
         printf("; STATUS busy at %u boundaries then idle at %u (%u transition)", busy, idle,

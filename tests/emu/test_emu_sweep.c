@@ -28,7 +28,7 @@
  * publishes what the interrupt serves (file name, file size, streaming state, errors,
  * response slot, queue), each against a read of its register at every instruction
  * boundary of the publisher; the count of boundaries is printed per publisher.
- * FB_SWEEP_ONLY=publishers runs only those.
+ * FB_SWEEP_ONLY=post, status or publishers runs only that part.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -738,13 +738,14 @@ static uint32_t sweep_publisher(const publisher_t *p)
 
 int main(void)
 {
-    /* FB_SWEEP_ONLY=publishers (development): only the publisher sweeps. */
+    /* FB_SWEEP_ONLY=post|status|publishers (development): only that part. */
     const char *only = getenv("FB_SWEEP_ONLY");
-    bool pubs_only = only && strcmp(only, "publishers") == 0;
-    int rc = pubs_only ? 0 : sweep(V_POST);
-    rc |= pubs_only ? 0 : sweep(V_STATUS);
+    bool all = !only || !*only;
+    int rc = all || strcmp(only, "post") == 0 ? sweep(V_POST) : 0;
+    rc |= all || strcmp(only, "status") == 0 ? sweep(V_STATUS) : 0;
     uint32_t total = 0;
-    for (size_t i = 0; i < sizeof publishers / sizeof publishers[0]; i++) {
+    for (size_t i = 0; (all || strcmp(only, "publishers") == 0) &&
+                       i < sizeof publishers / sizeof publishers[0]; i++) {
         uint32_t c = sweep_publisher(&publishers[i]);
         if (!c)
             rc = 1;

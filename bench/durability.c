@@ -28,7 +28,7 @@ static void xfer(const uint8_t *w, size_t wlen, uint8_t *r, size_t rlen)
 
 static uint8_t status(void)
 {
-    uint8_t reg = FB_CMD_STATUS, st;
+    uint8_t reg = FB_CMD_EXT_STATUS, st;
     xfer(&reg, 1, &st, 1);
     return st;
 }
@@ -41,7 +41,7 @@ static void wait_mask(uint8_t mask)
 
 static void check_no_error(void)
 {
-    uint8_t reg = FB_CMD_ERROR, e;
+    uint8_t reg = FB_CMD_ERRORS, e;
     xfer(&reg, 1, &e, 1);
     if (e) {
         fprintf(stderr, "bench: ERROR 0x%02x\n", e);

@@ -50,7 +50,9 @@ static uint8_t read_reg(uint8_t reg)
 static void check_registers(void)
 {
     check(read_reg(FB_CMD_WHO_AM_I) == FB_WHO_AM_I_VALUE, "WHO_AM_I");
-    uint8_t st = read_reg(FB_CMD_STATUS);
+    uint8_t st = read_reg(FB_CMD_EXT_STATUS);
+    uint8_t v1 = read_reg(FB_CMD_STATUS);
+    check(v1 == 0 || v1 == FB_STATUS_BUSY, "STATUS is 0x00 or 0x80 (v1)");
     uint8_t free_slots = st & FB_STATUS_QUEUE_MASK;
     check(free_slots <= FB_QUEUE_DEPTH, "free slots <= depth");
     check(((st & FB_STATUS_BUSY) != 0) == (free_slots < FB_QUEUE_DEPTH), "BUSY iff slot used");
@@ -122,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         board_config_t cfg = {0};
         if (board_open(&cfg) != 0)
             abort();
-        while (read_reg(FB_CMD_STATUS) & (FB_STATUS_BUSY | FB_STATUS_ERASING))
+        while (read_reg(FB_CMD_EXT_STATUS) & (FB_STATUS_BUSY | FB_STATUS_ERASING))
             board_wait(10000000u);
         size_t fl, cl;
         const uint8_t *f = board_flash_array(&fl), *c = board_config_array(&cl);

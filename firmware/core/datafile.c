@@ -626,29 +626,24 @@ const uint8_t *df_name(void)
     return df.name;
 }
 
+/* The v1 rule, DAPLink's FAT short-name check (docs/PROTOCOL.md "Filenames"): what a v1
+ * host could store, it can store here. Upper case, digits, FAT's symbols, spaces (the
+ * STeaMi driver pads "MY LOG" to "MY LOG  "), 0x7F and 0x80-0xFF; lower case and FAT's
+ * forbidden characters are refused. */
 static bool name_char_ok(uint8_t c)
 {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+    if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' || c >= 0x7Fu)
         return true;
     return c != 0 && strchr("!#$%&'()-@^_`{}~", c) != NULL;
 }
 
-/* One space-padded part: characters first, then only spaces. */
-static bool part_ok(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n && p[i] != ' ') {
-        if (!name_char_ok(p[i]))
-            return false;
-        i++;
-    }
-    while (i < n)
-        if (p[i++] != ' ')
-            return false;
-    return true;
-}
-
 bool df_name_valid(const uint8_t name[FB_FILENAME_LEN])
 {
-    return name[0] != ' ' && part_ok(name, 8) && part_ok(&name[8], 3);
+    /* FAT reserves a leading space (no name); a leading 0x05 stands for 0xE5. */
+    if (name[0] == ' ')
+        return false;
+    for (size_t i = 0; i < FB_FILENAME_LEN; i++)
+        if (!name_char_ok(name[i]) && !(i == 0 && name[i] == 0x05u))
+            return false;
+    return true;
 }

@@ -182,7 +182,7 @@ static void finish(int err)
     }
     xs_command_done(err, df_size());
     if (err)
-        mb_set_error(fb_err_to_bits(err));
+        mb_command_failed(fb_err_to_bits(err));
     eng.state = ENG_IDLE;
     eng.last_cmd_ms = hal_millis();
     mb_pop();
@@ -200,7 +200,7 @@ static bool background(void)
         return false;
     int ret = df_background();
     if (ret != FB_OK && ret != FB_EAGAIN)
-        mb_set_error(fb_err_to_bits(ret)); /* the host learns of it at its next ERROR read */
+        mb_background_failed(fb_err_to_bits(ret)); /* no command's failure: ERRORS only */
     if (ret != FB_EAGAIN)
         mb_set_erasing(df_background_pending());
     return ret == FB_EAGAIN && !df_long_wait();

@@ -20,6 +20,12 @@
 #include "flashbridge/protocol.h"
 #include "mailbox.h"
 
+/* The longest register: every register read is served from a copy taken when the read
+ * begins, never from live state the main loop may publish anew mid-read. */
+#define SNAP_LEN FB_FILENAME_LEN
+_Static_assert(SNAP_LEN >= FB_CAPS_LEN && SNAP_LEN >= FB_STREAM_STATE_LEN && SNAP_LEN >= 4,
+               "a register does not fit the snapshot");
+
 /* Interrupt-private state: only the I2C interrupt reads or writes it. */
 static struct {
     fb_frame_t *slot;   /* queue slot this write fills; NULL when the queue was full */
@@ -29,11 +35,12 @@ static struct {
     uint8_t one_shot;   /* register for the next plain read, 0 = none */
     bool writing;       /* a write phase is in progress */
     bool sending_response;
-    bool error_pending; /* snap[0] holds ERROR bits not yet sent */
+    uint8_t clear_on_send; /* FB_CMD_ERROR / FB_CMD_ERRORS: snap[0] holds bits not yet
+                            * sent, cleared once they go out; 0 = none */
     const uint8_t *src; /* current read source */
     uint16_t src_len;
     uint16_t pos;
-    uint8_t snap[FB_STREAM_STATE_LEN]; /* register value captured when the read began */
+    uint8_t snap[SNAP_LEN]; /* register value captured whole when the read began */
 } t FB_RAMDATA;
 
 static bool is_register(uint8_t cmd) FB_RAMFUNC;
@@ -41,11 +48,11 @@ static bool is_register(uint8_t cmd)
 {
     return cmd == FB_CMD_WHO_AM_I || cmd == FB_CMD_GET_FILENAME || cmd == FB_CMD_STATUS ||
            cmd == FB_CMD_ERROR || cmd == FB_CMD_FILE_SIZE || cmd == FB_CMD_CAPS ||
-           cmd == FB_CMD_STREAM_STATE;
+           cmd == FB_CMD_STREAM_STATE || cmd == FB_CMD_EXT_STATUS || cmd == FB_CMD_ERRORS;
 }
 
-/* Point the read source at register reg. Values are captured now, so a multi-byte
- * register read is consistent even if the main loop updates it meanwhile. */
+/* Point the read source at register reg, captured whole now: a multi-byte register read
+ * is one value even if the main loop publishes a new one while the host clocks it out. */
 static void select_register(uint8_t reg) FB_RAMFUNC;
 static void select_register(uint8_t reg)
 {
@@ -58,31 +65,33 @@ static void select_register(uint8_t reg)
     case FB_CMD_STATUS:
         t.snap[0] = mb_isr_status();
         break;
+    case FB_CMD_EXT_STATUS:
+        t.snap[0] = mb_isr_ext_status();
+        break;
     case FB_CMD_ERROR:
         /* Cleared once the byte goes out (fb_i2c_read_byte), not here: a transfer
          * aborted before it must not lose the error. */
         t.snap[0] = mb_isr_error();
-        t.error_pending = true;
+        t.clear_on_send = reg;
         break;
-    case FB_CMD_FILE_SIZE: {
-        uint32_t size = mb_isr_file_size();
-        t.snap[0] = (uint8_t)(size >> 24);
-        t.snap[1] = (uint8_t)(size >> 16);
-        t.snap[2] = (uint8_t)(size >> 8);
-        t.snap[3] = (uint8_t)size;
+    case FB_CMD_ERRORS:
+        t.snap[0] = mb_isr_errors();
+        t.clear_on_send = reg;
+        break;
+    case FB_CMD_FILE_SIZE:
+        mb_isr_file_size(t.snap);
         t.src_len = 4;
         break;
-    }
     case FB_CMD_STREAM_STATE:
         mb_isr_stream_state(t.snap);
         t.src_len = FB_STREAM_STATE_LEN;
         break;
-    case FB_CMD_CAPS: /* constant after boot */
-        t.src = mb_isr_caps();
+    case FB_CMD_CAPS:
+        mb_isr_caps(t.snap);
         t.src_len = FB_CAPS_LEN;
         break;
-    default: /* FB_CMD_GET_FILENAME: published by the main loop under its lock */
-        t.src = mb_isr_filename();
+    default: /* FB_CMD_GET_FILENAME */
+        mb_isr_filename(t.snap);
         t.src_len = FB_FILENAME_LEN;
         break;
     }
@@ -117,7 +126,7 @@ static void end_read(void)
     if (t.sending_response)
         mb_isr_response_end(t.pos >= t.src_len);
     t.sending_response = false;
-    t.error_pending = false;
+    t.clear_on_send = 0;
     t.src = 0;
     t.src_len = 0;
 }
@@ -167,10 +176,11 @@ uint8_t fb_i2c_read_byte(void)
 {
     if (t.pos >= t.src_len)
         return 0xFF;
-    if (t.error_pending) {
+    if (t.clear_on_send == FB_CMD_ERROR)
         mb_isr_clear_error(t.snap[0]);
-        t.error_pending = false;
-    }
+    else if (t.clear_on_send == FB_CMD_ERRORS)
+        mb_isr_clear_errors(t.snap[0]);
+    t.clear_on_send = 0;
     return t.src[t.pos++];
 }
 
@@ -202,7 +212,7 @@ void fb_i2c_reset(void)
     t.one_shot = 0;
     t.writing = false;
     t.sending_response = false;
-    t.error_pending = false;
+    t.clear_on_send = 0;
     t.src = 0;
     t.src_len = 0;
     t.pos = 0;

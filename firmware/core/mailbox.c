@@ -19,8 +19,10 @@ static struct {
     fb_frame_t queue[FB_QUEUE_DEPTH];
     volatile uint8_t head; /* written by the interrupt only */
     volatile uint8_t tail; /* written by the main loop only */
-    volatile uint8_t error;
+    volatile uint8_t error;  /* ERROR (0x81): the newest queued command's result */
+    volatile uint8_t errors; /* ERRORS (0x86): every failure since the host's last read */
     volatile bool erasing;
+    volatile bool foreign;
     uint8_t filename[FB_FILENAME_LEN];
     volatile uint32_t file_size;
     volatile uint8_t append_seq;
@@ -80,10 +82,21 @@ void mb_pop(void)
     hal_irq_restore(s);
 }
 
-void mb_set_error(uint8_t bits)
+void mb_command_failed(uint8_t bits)
 {
     uint32_t s = hal_irq_save();
-    mb.error |= bits;
+    mb.errors |= bits;
+    /* The command at the tail is the newest one only while nothing was posted after
+     * it: otherwise ERROR already belongs to a later command. */
+    if (used_slots() == 1u)
+        mb.error |= bits;
+    hal_irq_restore(s);
+}
+
+void mb_background_failed(uint8_t bits)
+{
+    uint32_t s = hal_irq_save();
+    mb.errors |= bits;
     hal_irq_restore(s);
 }
 
@@ -105,6 +118,13 @@ void mb_set_erasing(bool on)
 {
     uint32_t s = hal_irq_save();
     mb.erasing = on;
+    hal_irq_restore(s);
+}
+
+void mb_set_foreign(bool on)
+{
+    uint32_t s = hal_irq_save();
+    mb.foreign = on;
     hal_irq_restore(s);
 }
 
@@ -196,12 +216,15 @@ void mb_isr_post(void)
     const fb_frame_t *f = &mb.queue[mb.head % FB_QUEUE_DEPTH];
     if (is_read_cmd(f->data[0]))
         read_posted();
+    /* A new queued command starts a fresh v1 result. */
+    mb.error = 0;
     mb.head++;
 }
 
 void mb_isr_set_error(uint8_t bits)
 {
     mb.error |= bits;
+    mb.errors |= bits;
 }
 
 uint8_t mb_isr_error(void)
@@ -214,34 +237,68 @@ void mb_isr_clear_error(uint8_t bits)
     mb.error &= (uint8_t)~bits;
 }
 
+uint8_t mb_isr_errors(void)
+{
+    return mb.errors;
+}
+
+void mb_isr_clear_errors(uint8_t bits)
+{
+    mb.errors &= (uint8_t)~bits;
+}
+
 uint8_t mb_isr_status(void)
+{
+    return used_slots() ? FB_STATUS_BUSY : 0u;
+}
+
+uint8_t mb_isr_ext_status(void)
 {
     uint8_t used = used_slots();
     uint8_t st = (uint8_t)((FB_QUEUE_DEPTH - used) & FB_STATUS_QUEUE_MASK);
     if (used)
         st |= FB_STATUS_BUSY;
-    if (mb.error)
+    if (mb.errors)
         st |= FB_STATUS_ERROR;
     if (mb.resp[mb.rd].ready)
         st |= FB_STATUS_READY;
     if (mb.erasing)
         st |= FB_STATUS_ERASING;
+    if (mb.foreign)
+        st |= FB_STATUS_FOREIGN;
     return st;
 }
 
-uint32_t mb_isr_file_size(void)
+static void put32(uint8_t *out, uint32_t v) FB_RAMFUNC;
+static void put32(uint8_t *out, uint32_t v)
 {
-    return mb.file_size;
+    out[0] = (uint8_t)(v >> 24);
+    out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);
+    out[3] = (uint8_t)v;
 }
 
-const uint8_t *mb_isr_filename(void)
+/* Byte loops, not memcpy: the interrupt must not call into library code in flash. */
+static void copy_bytes(uint8_t *out, const uint8_t *in, unsigned n) FB_RAMFUNC;
+static void copy_bytes(uint8_t *out, const uint8_t *in, unsigned n)
 {
-    return mb.filename;
+    for (unsigned i = 0; i < n; i++)
+        out[i] = in[i];
 }
 
-const uint8_t *mb_isr_caps(void)
+void mb_isr_file_size(uint8_t out[4])
 {
-    return mb.caps;
+    put32(out, mb.file_size);
+}
+
+void mb_isr_filename(uint8_t out[FB_FILENAME_LEN])
+{
+    copy_bytes(out, mb.filename, FB_FILENAME_LEN);
+}
+
+void mb_isr_caps(uint8_t out[FB_CAPS_LEN])
+{
+    copy_bytes(out, mb.caps, FB_CAPS_LEN);
 }
 
 void mb_isr_stream_state(uint8_t *out)
@@ -251,10 +308,7 @@ void mb_isr_stream_state(uint8_t *out)
     out[0] = mb.append_seq;
     out[1] = (uint8_t)(crc_errors >> 8);
     out[2] = (uint8_t)crc_errors;
-    out[3] = (uint8_t)(size >> 24);
-    out[4] = (uint8_t)(size >> 16);
-    out[5] = (uint8_t)(size >> 8);
-    out[6] = (uint8_t)size;
+    put32(&out[3], size);
 }
 
 const uint8_t *mb_isr_response_begin(uint16_t *len)

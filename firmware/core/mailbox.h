@@ -2,8 +2,14 @@
  * The one mechanism for state shared between the I2C interrupt and the main loop.
  *
  * Everything the two sides share lives in this module and nowhere else: the command
- * queue, the ERROR register, the registers the main loop publishes (file name, file
- * size, streaming state, capabilities) and the two prepared-response slots.
+ * queue, the ERROR and ERRORS registers, the registers the main loop publishes (file
+ * name, file size, streaming state, capabilities) and the two prepared-response slots.
+ *
+ * Errors (docs/PROTOCOL.md, protocol 2.0): ERROR (0x81) is the v1 view, the result of
+ * the newest queued command: posting a frame clears it, and a command's failure bits go
+ * in only while no newer frame has been posted, so a v1 host that reads ERROR after its
+ * command never sees another command's failure. ERRORS (0x86) accumulates every
+ * failure bit (background work included) until an extension host reads it.
  *
  * Rule: the I2C interrupt runs at the highest priority, so its accesses are atomic
  * with respect to the main loop; the main loop touches shared fields only inside
@@ -53,12 +59,19 @@ void mb_init(void);
 const fb_frame_t *mb_peek(void);
 /* The command at the tail has finished: free its slot. */
 void mb_pop(void);
-/* OR bits into the ERROR register (FB_ERR_FAILED is added by the caller). */
-void mb_set_error(uint8_t bits);
+/* The command at the tail failed with bits (FB_ERR_FAILED included by the caller): into
+ * ERRORS, and into ERROR only while it is still the newest posted command. */
+void mb_command_failed(uint8_t bits);
+/* Work that is no queued command failed (a background erase step, a streaming chunk
+ * prepared after its command retired): ERRORS only, never blamed on a command. */
+void mb_background_failed(uint8_t bits);
 void mb_publish_filename(const uint8_t name[FB_FILENAME_LEN]);
 void mb_publish_file_size(uint32_t size);
-/* Background erasing in progress (STATUS ERASING). */
+/* Background erasing in progress (EXT_STATUS ERASING). */
 void mb_set_erasing(bool on);
+/* The flash holds data flashbridge did not write and left untouched (EXT_STATUS
+ * FOREIGN). */
+void mb_set_foreign(bool on);
 /* An APPEND_CRC frame was accepted: its seq and the new file size, published together
  * (STREAM_STATE). */
 void mb_publish_append(uint8_t seq, uint32_t size);
@@ -86,14 +99,23 @@ fb_frame_t *mb_isr_slot(void) FB_RAMFUNC;
  * READ_CONFIG, STREAM_READ) also withdraws the prepared responses: they no longer
  * answer the host. */
 void mb_isr_post(void) FB_RAMFUNC;
+/* A frame the host sent could not be queued: into ERROR and ERRORS. */
 void mb_isr_set_error(uint8_t bits) FB_RAMFUNC;
 uint8_t mb_isr_error(void) FB_RAMFUNC;
 /* The host has been sent these ERROR bits: clear them (bits set since stay). */
 void mb_isr_clear_error(uint8_t bits) FB_RAMFUNC;
+uint8_t mb_isr_errors(void) FB_RAMFUNC;
+/* The host has been sent these ERRORS bits: clear them. */
+void mb_isr_clear_errors(uint8_t bits) FB_RAMFUNC;
+/* STATUS (v1: BUSY or 0) and EXT_STATUS (every FB_STATUS_* bit). */
 uint8_t mb_isr_status(void) FB_RAMFUNC;
-uint32_t mb_isr_file_size(void) FB_RAMFUNC;
-const uint8_t *mb_isr_filename(void) FB_RAMFUNC;
-const uint8_t *mb_isr_caps(void) FB_RAMFUNC;
+uint8_t mb_isr_ext_status(void) FB_RAMFUNC;
+/* Multi-byte registers, copied whole into out when a read begins: the interrupt runs
+ * above the main loop, whose publishers write under hal_irq_save(), so each copy is
+ * one consistent value however long the host takes to clock it out. */
+void mb_isr_file_size(uint8_t out[4]) FB_RAMFUNC;
+void mb_isr_filename(uint8_t out[FB_FILENAME_LEN]) FB_RAMFUNC;
+void mb_isr_caps(uint8_t out[FB_CAPS_LEN]) FB_RAMFUNC;
 /* STREAM_STATE, serialised into out (FB_STREAM_STATE_LEN bytes). */
 void mb_isr_stream_state(uint8_t *out) FB_RAMFUNC;
 /* Start serving the prepared response to a plain read: its bytes and *len, or NULL

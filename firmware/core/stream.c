@@ -161,6 +161,6 @@ bool xs_read_poll(void)
         return false;
     int err = fill_chunk(out);
     if (err)
-        mb_set_error(fb_err_to_bits(err));
+        mb_background_failed(fb_err_to_bits(err)); /* its command has retired: ERRORS */
     return true;
 }

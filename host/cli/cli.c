@@ -592,19 +592,22 @@ static void progress_end(cli_t *cli, struct progress *p)
 
 /* ---- commands ---- */
 
+/* st: fb_status()'s view (EXT_STATUS on a protocol 2.0 target). */
 static void describe_status(uint8_t st, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s%s, %u free queue slot%s", st & FB_STATUS_BUSY ? "busy" : "idle",
+    snprintf(buf, len, "%s%s%s%s%s, %u free queue slot%s", st & FB_STATUS_BUSY ? "busy" : "idle",
              st & FB_STATUS_ERROR ? ", error pending" : "",
-             st & FB_STATUS_READY ? ", response ready" : "", st & FB_STATUS_QUEUE_MASK,
-             (st & FB_STATUS_QUEUE_MASK) == 1 ? "" : "s");
+             st & FB_STATUS_READY ? ", response ready" : "",
+             st & FB_STATUS_ERASING ? ", erasing in the background" : "",
+             st & FB_STATUS_FOREIGN ? ", flash holds data it did not write (kept)" : "",
+             st & FB_STATUS_QUEUE_MASK, (st & FB_STATUS_QUEUE_MASK) == 1 ? "" : "s");
 }
 
 static int cmd_info(cli_t *cli)
 {
     fb_client_t *c = &cli->client;
     uint8_t st;
-    char name11[FB_FILENAME_LEN], name[16], desc[96];
+    char name11[FB_FILENAME_LEN], name[16], desc[160];
     uint32_t size;
     int rc = fb_status(c, &st);
     if (rc)
@@ -635,12 +638,14 @@ static int cmd_info(cli_t *cli)
 static int cmd_status(cli_t *cli)
 {
     uint8_t st, err;
-    char desc[96], bits[160];
+    char desc[160], bits[160];
     int rc = fb_status(&cli->client, &st);
     if (rc)
         return fail(cli, rc, "reading STATUS");
-    /* Read ERROR even when STATUS does not flag it: showing it is the point of the
-     * command, and a v1 target never sets the flag. */
+    /* Read the error bits even when STATUS does not flag them: showing them is the
+     * point of the command, and a v1 target never sets the flag. On a protocol 2.0
+     * target this is ERRORS: every failure since the last look, not only the newest
+     * command's. */
     if ((rc = fb_error(&cli->client, &err)))
         return fail(cli, rc, "reading ERROR");
     describe_status(st, desc, sizeof desc);

@@ -78,18 +78,50 @@ int fb_who_am_i(fb_client_t *c, uint8_t *id)
     return v == FB_WHO_AM_I_VALUE ? FB_HOST_OK : FB_HOST_EPROTO;
 }
 
-int fb_status(fb_client_t *c, uint8_t *status)
+int fb_v1_status(fb_client_t *c, uint8_t *status)
 {
     if (!status)
         return FB_HOST_EINVAL;
     return fbi_reg_read(c, FB_CMD_STATUS, status, 1);
 }
 
-int fb_error(fb_client_t *c, uint8_t *bits)
+int fb_v1_error(fb_client_t *c, uint8_t *bits)
 {
     if (!bits)
         return FB_HOST_EINVAL;
     return fbi_reg_read(c, FB_CMD_ERROR, bits, 1);
+}
+
+int fb_status(fb_client_t *c, uint8_t *status)
+{
+    if (!c || !status)
+        return FB_HOST_EINVAL;
+    if (c->regs == FB_REGS_EXT)
+        return fbi_reg_read(c, FB_CMD_EXT_STATUS, status, 1);
+    int rc = fbi_reg_read(c, FB_CMD_STATUS, status, 1);
+    if (rc || c->regs != FB_REGS_UNKNOWN)
+        return rc;
+    if (*status & FB_STATUS_QUEUE_MASK) {
+        c->regs = FB_REGS_V1; /* flashbridge 1.x: the extension bits are in STATUS */
+    } else if (*status == 0 && c->proto != FB_PROTO_V1) {
+        /* Idle with no extension bit: protocol 2.0 (EXT_STATUS has them) or v1. A busy
+         * 0x80 could be a 1.x target with a full queue: decide when it is idle. */
+        fb_proto_t p;
+        rc = fb_protocol(c, &p);
+        if (rc)
+            return rc;
+        c->regs = p == FB_PROTO_EXT ? FB_REGS_EXT : FB_REGS_V1;
+        if (c->regs == FB_REGS_EXT)
+            return fbi_reg_read(c, FB_CMD_EXT_STATUS, status, 1);
+    }
+    return FB_HOST_OK;
+}
+
+int fb_error(fb_client_t *c, uint8_t *bits)
+{
+    if (!c || !bits)
+        return FB_HOST_EINVAL;
+    return fbi_reg_read(c, c->regs == FB_REGS_EXT ? FB_CMD_ERRORS : FB_CMD_ERROR, bits, 1);
 }
 
 int fb_file_size(fb_client_t *c, uint32_t *size)
@@ -144,7 +176,9 @@ int fbi_wait_idle_status(fb_client_t *c, uint64_t timeout_us, uint8_t *last)
     }
     if (last)
         *last = st;
-    if (st & FB_STATUS_ERROR)
+    /* A STATUS without extension bits (v1, or protocol 2.0 with v1 forced) has no ERROR
+     * flag: read ERROR after the command, as v1 hosts do. */
+    if ((st & FB_STATUS_ERROR) || !(st & FB_STATUS_QUEUE_MASK))
         return fbi_collect_error(c);
     return FB_HOST_OK;
 }
@@ -176,8 +210,9 @@ static int prepared_read(fb_client_t *c, uint8_t cmd, uint16_t arg, uint8_t out[
     if (rc)
         return rc;
     /* Without READY the plain read would return whatever the target has (0xFF or an
-     * older response) and we would hand it back as data. */
-    if (!(st & FB_STATUS_READY))
+     * older response) and we would hand it back as data. A STATUS without extension
+     * bits has no READY: there, BUSY clear means the response is prepared (v1). */
+    if ((st & FB_STATUS_QUEUE_MASK) && !(st & FB_STATUS_READY))
         return FB_HOST_EPROTO;
     return fbi_xfer(c, NULL, 0, out, FB_RESPONSE_LEN);
 }

@@ -75,7 +75,7 @@ static int forget_probe(fb_client_t *c, uint8_t status_before)
     uint64_t start = fbi_now_us(c);
     uint8_t st;
     for (;;) {
-        int rc = fb_status(c, &st);
+        int rc = fb_v1_status(c, &st);
         if (rc)
             return rc;
         if (!(st & FB_STATUS_BUSY))
@@ -88,7 +88,7 @@ static int forget_probe(fb_client_t *c, uint8_t status_before)
     }
     if ((st & FB_STATUS_ERROR) && !(status_before & FB_STATUS_ERROR)) {
         uint8_t bits;
-        return fb_error(c, &bits);
+        return fb_v1_error(c, &bits);
     }
     return FB_HOST_OK;
 }
@@ -97,8 +97,10 @@ int fb_caps(fb_client_t *c, fb_caps_t *caps)
 {
     if (!c || !c->t || !caps)
         return FB_HOST_EINVAL;
+    /* The v1 registers: a target without CAPS has nothing else (a flashbridge 1.1 shows
+     * its ERROR flag in STATUS), and fb_status() itself may be asking. */
     uint8_t st0, b[FB_CAPS_LEN];
-    int rc = fb_status(c, &st0);
+    int rc = fb_v1_status(c, &st0);
     if (rc)
         return rc;
     rc = fbi_reg_read(c, FB_CMD_CAPS, b, sizeof b);

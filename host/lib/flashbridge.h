@@ -57,6 +57,8 @@ typedef struct fb_stream_stats {
     unsigned not_ready;      /* chunk reads that found the chunk not yet prepared */
 } fb_stream_stats_t;
 
+enum { FB_REGS_UNKNOWN, FB_REGS_V1, FB_REGS_EXT };
+
 typedef struct fb_client {
     fb_transport_t *t;
     uint8_t addr;          /* 7-bit address, FB_I2C_ADDR by default */
@@ -69,6 +71,9 @@ typedef struct fb_client {
      * V1 or EXT); set it to FB_PROTO_V1 to force v1. */
     fb_proto_t proto;
     fb_caps_t caps;        /* valid when proto == FB_PROTO_EXT */
+    /* Where status and error bits are read (resolved by the first fb_status()):
+     * FB_REGS_EXT = EXT_STATUS/ERRORS (protocol 2.0), FB_REGS_V1 = STATUS/ERROR. */
+    uint8_t regs;
     unsigned retries;      /* bus errors tolerated per frame or chunk (default 3) */
     fb_stream_stats_t stats;
 } fb_client_t;
@@ -82,9 +87,18 @@ const char *fb_error_bits_str(uint8_t bits, char *buf, size_t len);
 
 /* Registers (served at once by the target). */
 int fb_who_am_i(fb_client_t *c, uint8_t *id);
+/* The target's status with the extension's bits (FB_STATUS_*): EXT_STATUS (0x85) on a
+ * protocol 2.0 target, STATUS on older ones. A target whose idle STATUS shows no
+ * extension bit (0x00) is asked CAPS once to tell a 2.0 target (EXT_STATUS from then on)
+ * from a v1 one (STATUS, BUSY only). */
 int fb_status(fb_client_t *c, uint8_t *status);
-/* Reads (and so clears) the ERROR register. */
+/* Reads (and so clears) the error bits: ERRORS (0x86, every failure since its last read)
+ * on a protocol 2.0 target, ERROR on older ones. */
 int fb_error(fb_client_t *c, uint8_t *bits);
+/* The v1 registers themselves: STATUS (0x80; 0x00 or 0x80 on protocol 2.0) and ERROR
+ * (0x81: the newest queued command's result; reading clears it). */
+int fb_v1_status(fb_client_t *c, uint8_t *status);
+int fb_v1_error(fb_client_t *c, uint8_t *bits);
 int fb_file_size(fb_client_t *c, uint32_t *size);
 /* CAPS register: FB_HOST_OK with *caps filled, FB_HOST_ENOTSUP when the target has no
  * streaming extension (its register does not read as a valid CAPS). Asking a target

@@ -46,6 +46,8 @@ from .const import (
     CMD_CONFIG_BEGIN,
     CMD_CONFIG_COMMIT,
     CMD_ERROR,
+    CMD_ERRORS,
+    CMD_EXT_STATUS,
     CMD_READ_CONFIG,
     CMD_STATUS,
     CMD_WHO_AM_I,
@@ -82,7 +84,10 @@ from .const import (
 from .errors import EIO, FlashBridgeError, FlashBridgeTimeout
 
 PROTO_V1 = "v1"  # STeaMi firmware: STATUS has BUSY only, no FILE_SIZE
-PROTO_V1_1 = "v1.1"  # flashbridge: queue, READY/ERROR status bits, FILE_SIZE
+PROTO_V1_1 = "v1.1"  # flashbridge 1.x: queue, READY/ERROR status bits, FILE_SIZE
+# flashbridge protocol 2.0: STATUS reads 0x00/0x80 as v1 did; the same bits as v1.1 live
+# in EXT_STATUS, failures accumulate in ERRORS (ERROR is the newest command's result).
+PROTO_V2 = "v2.0"
 
 # What each protocol level offers. Extensions beyond it: the config transaction
 # ("config_txn"), found on first use by sending CONFIG_BEGIN (see _txn_begin); the
@@ -91,6 +96,7 @@ PROTO_V1_1 = "v1.1"  # flashbridge: queue, READY/ERROR status bits, FILE_SIZE
 _FEATURES = {
     PROTO_V1: (),
     PROTO_V1_1: ("queue", "ready", "status_error", "file_size"),
+    PROTO_V2: ("queue", "ready", "status_error", "file_size"),
 }
 
 # Poll back-off caps (ms), one per kind of operation: reads and staged config changes
@@ -178,8 +184,9 @@ class DaplinkBridge(object):
         self._fmv = memoryview(self._frame)
         self._sector = bytearray(RESPONSE_LEN)
         self._smv = memoryview(self._sector)
-        self._proto = None  # PROTO_V1 / PROTO_V1_1 once an idle STATUS was seen
+        self._proto = None  # PROTO_V1 / PROTO_V1_1 / PROTO_V2 once an idle STATUS was seen
         self._ext = None  # extensions found by _probe_extensions(), once
+        self._caps = None  # CAPS as read when it told a 2.0 target from a v1 one
         self._txn = None  # config transaction: None = not known yet, then True/False
         # Streaming extension, once CAPS was read and valid: largest payload per frame
         # or chunk (0 = no extension), and one 260-byte buffer shared by APPEND_CRC
@@ -243,14 +250,43 @@ class DaplinkBridge(object):
         return self._read_reg(CMD_WHO_AM_I)
 
     def _status(self):
-        """Raw STATUS register."""
-        st = self._read_reg(CMD_STATUS)
+        """The status with the extension's bits: EXT_STATUS on a protocol 2.0 target,
+        else the raw STATUS register."""
+        st = self._read_reg(CMD_EXT_STATUS if self._proto == PROTO_V2 else CMD_STATUS)
+        if st == 0 and self._proto is None:
+            # Idle without extension bits: v1 firmware, or 2.0 with them in EXT_STATUS.
+            if self._caps_valid():
+                self._proto = PROTO_V2
+                self._caps = bytes(self._smv[:CAPS_LEN])  # for _probe_extensions
+                st = self._read_reg(CMD_EXT_STATUS)
+            else:
+                self._proto = PROTO_V1
         self.last_status = st
         return st
 
     def _error(self):
         """Raw ERROR register (reading clears the bits returned)."""
         return self._read_reg(CMD_ERROR)
+
+    def _errors(self):
+        """The failure bits the driver collects: ERRORS (every failure since its last
+        read) on a protocol 2.0 target, ERROR on older ones. Reading clears them."""
+        return self._read_reg(CMD_ERRORS if self._proto == PROTO_V2 else CMD_ERROR)
+
+    def _caps_valid(self):
+        """Read CAPS into the sector buffer; True if its magic and CRC match."""
+        caps = self._sector  # 256 bytes, free between operations
+        cmv = self._smv[:CAPS_LEN]
+        self.i2c.readfrom_mem_into(self.address, CMD_CAPS, cmv)
+        payload = caps[4] << 8 | caps[5]
+        return (
+            caps[0] == CAPS_MAGIC0
+            and caps[1] == CAPS_MAGIC1
+            and _crc_ok(cmv, CAPS_LEN)
+            and caps[2] >= 1
+            and payload >= 1
+            and caps[6] >= 1
+        )
 
     def busy(self):
         """True while the target has commands queued or running."""
@@ -267,8 +303,10 @@ class DaplinkBridge(object):
     def capabilities(self):
         """Protocol level of the target: "v1.1" (flashbridge) or "v1" (STeaMi firmware).
 
-        Found once, from an idle STATUS: flashbridge reports free queue slots in the low
-        nibble, v1 firmware always reads 0 there.
+        Found once, from an idle STATUS: flashbridge 1.x reports free queue slots in the
+        low nibble; an idle STATUS of 0x00 is v1 firmware or a protocol 2.0 target
+        ("v2.0"), told apart by the CAPS register (read once; a v1 target answers it
+        with 0xFF).
         """
         if self._ext is None:
             if self._proto is None:
@@ -286,23 +324,18 @@ class DaplinkBridge(object):
         pending (that one is for the next call to report). A STeaMi v1 target predates
         the extension and is not asked. The config transaction is found on first use
         instead (_txn_begin)."""
-        if self._proto != PROTO_V1_1:
+        if self._proto not in (PROTO_V1_1, PROTO_V2):
             return ()
         st0 = self._status()
-        caps = self._sector  # 256 bytes, free between operations
-        cmv = self._smv[:CAPS_LEN]
+        caps = self._sector
         self._idle = False
-        self.i2c.readfrom_mem_into(self.address, CMD_CAPS, cmv)
+        if self._caps is not None:  # read when the protocol level was found: constant
+            caps[:CAPS_LEN] = self._caps
+            valid = True
+        else:
+            valid = self._caps_valid()
         payload = caps[4] << 8 | caps[5]
-        if (
-            caps[0] == CAPS_MAGIC0
-            and caps[1] == CAPS_MAGIC1
-            and _crc_ok(cmv, CAPS_LEN)
-            and caps[2] >= 1
-            and payload >= 1
-            and caps[6] >= 1
-            and caps[3] & (FEAT_APPEND_CRC | FEAT_STREAM_READ)
-        ):
+        if valid and caps[3] & (FEAT_APPEND_CRC | FEAT_STREAM_READ):
             self._idle = True  # a register read: nothing was queued
             self._xpayload = payload if payload < EXT_PAYLOAD_MAX else EXT_PAYLOAD_MAX
             self._xdepth = caps[6] if caps[6] < QUEUE_DEPTH else QUEUE_DEPTH
@@ -314,6 +347,9 @@ class DaplinkBridge(object):
             if caps[3] & FEAT_STREAM_READ:
                 found.append("stream_read")
             return tuple(found)
+        if self._proto == PROTO_V2:
+            self._idle = True  # 2.0 knows CAPS: a register read, nothing queued
+            return ()
         st = self._wait("CAPS", UNKNOWN_BUDGET_MS, CAP_READ_MS)
         if st & STATUS_ERROR and not st0 & STATUS_ERROR:
             self._error()
@@ -364,7 +400,7 @@ class DaplinkBridge(object):
             self._idle = True
             if self._proto is None:
                 self._proto = PROTO_V1_1 if st & STATUS_QUEUE_MASK else PROTO_V1
-        elif st & STATUS_QUEUE_MASK:
+        elif st & STATUS_QUEUE_MASK and self._proto is None:
             self._proto = PROTO_V1_1  # v1 never sets the low nibble
         return st
 
@@ -378,9 +414,9 @@ class DaplinkBridge(object):
         """Raise FlashBridgeError if the target has error bits set. flashbridge flags
         them in STATUS, so ERROR is only read when there is something to read; a v1
         target has no such flag and ERROR is always read (as the v1 driver did)."""
-        if self._proto == PROTO_V1_1 and not st & STATUS_ERROR:
+        if self._proto in (PROTO_V1_1, PROTO_V2) and not st & STATUS_ERROR:
             return
-        bits = self._error()
+        bits = self._errors()
         if bits:
             raise FlashBridgeError(bits, op)
 
@@ -421,7 +457,7 @@ class DaplinkBridge(object):
             chunk = WRITE_CONFIG_MAX
         slot_budget = budget_ms(worst_ms)
         if self._idle and self._proto is not None:
-            credits = QUEUE_DEPTH if self._proto == PROTO_V1_1 else 1
+            credits = 1 if self._proto == PROTO_V1 else QUEUE_DEPTH
         else:
             credits = 0
             slot_budget = UNKNOWN_BUDGET_MS
@@ -468,7 +504,7 @@ class DaplinkBridge(object):
         b[1] = arg >> 8
         b[2] = arg & 0xFF
         st = self._command(op, b, WORST_READ_MS, CAP_READ_MS)
-        if self._proto == PROTO_V1_1 and not st & STATUS_READY:
+        if self._proto != PROTO_V1 and not st & STATUS_READY:
             raise FlashBridgeError(0, op, "no response prepared (STATUS=0x%02X)" % st)
         self.i2c.readfrom_into(self.address, into)
 
@@ -498,9 +534,10 @@ class DaplinkBridge(object):
                 self.bus_retries += 1
 
     def _collect(self, op, st):
-        """After a STATUS with ERROR set: read ERROR. Returns the bits if they only say
-        a frame was refused (go back and resend), raises FlashBridgeError otherwise."""
-        bits = self._error()
+        """After a STATUS with ERROR set: read the error bits (ERRORS on 2.0). Returns
+        them if they only say a frame was refused (go back and resend), raises
+        FlashBridgeError otherwise."""
+        bits = self._errors()
         if bits and not _recoverable(bits):
             raise FlashBridgeError(bits, op)
         return bits

@@ -156,7 +156,17 @@ NOT_A_COMMAND = 0x55  # the simulated target answers it with UNKNOWN_CMD
 class NoStreamI2C(mpshim.I2C):
     """The simulated target as flashbridge 1.1 (before the streaming extension): the
     extension's codes reach it as a command byte it does not know, so a CAPS read
-    returns 0xFF (no response prepared) and UNKNOWN_CMD is flagged, as 1.1 did."""
+    returns 0xFF (no response prepared) and UNKNOWN_CMD is flagged, as 1.1 did. 1.1 had
+    no EXT_STATUS/ERRORS: its STATUS carried their bits and its ERROR accumulated like
+    ERRORS, so those reads are served from the protocol 2.0 registers."""
+
+    # STATUS, ERROR -> EXT_STATUS, ERRORS; EXT_STATUS, ERRORS unknown.
+    _AS_1_1 = {0x80: 0x85, 0x81: 0x86, 0x85: NOT_A_COMMAND, 0x86: NOT_A_COMMAND}
+
+    def _reg(self, reg):
+        if reg in STREAM_CODES:
+            return NOT_A_COMMAND
+        return self._AS_1_1.get(reg, reg)
 
     def writeto(self, addr, buf, stop=True):
         buf = bytes(buf)
@@ -165,14 +175,10 @@ class NoStreamI2C(mpshim.I2C):
         return super().writeto(addr, buf, stop)
 
     def readfrom_mem_into(self, addr, reg, buf, *, addrsize=8):
-        if reg in STREAM_CODES:
-            reg = NOT_A_COMMAND
-        super().readfrom_mem_into(addr, reg, buf, addrsize=addrsize)
+        super().readfrom_mem_into(addr, self._reg(reg), buf, addrsize=addrsize)
 
     def readfrom_mem(self, addr, reg, nbytes, *, addrsize=8):
-        if reg in STREAM_CODES:
-            reg = NOT_A_COMMAND
-        return super().readfrom_mem(addr, reg, nbytes, addrsize=addrsize)
+        return super().readfrom_mem(addr, self._reg(reg), nbytes, addrsize=addrsize)
 
 
 @pytest.fixture

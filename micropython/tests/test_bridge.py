@@ -25,6 +25,27 @@ def test_status_idle_and_error_clear(bridge):
     assert bridge._error() == 0
 
 
+def test_protocol_2_registers(bridge):
+    """Protocol 2.0: STATUS reads 0x00/0x80 as v1 did, the driver polls EXT_STATUS and
+    collects ERRORS (every failure since its last look); ERROR is the newest command's
+    result, so a bad frame nobody checked is not blamed on the next command there."""
+    assert bridge.capabilities() == "v2.0"
+    assert bridge._read_reg(C.CMD_STATUS) == 0x00
+    bridge._write_cmd(C.CMD_CLEAR_CONFIG)
+    assert bridge._read_reg(C.CMD_STATUS) == C.STATUS_BUSY
+    bridge._wait_busy()
+    bridge._send(bytes([C.CMD_READ_SECTOR, 0x9C, 0x40]))  # read_sector(40000), unchecked
+    bridge._wait_busy()
+    assert bridge._read_reg(C.CMD_STATUS) == 0x00
+    assert bridge._status() & C.STATUS_ERROR  # EXT_STATUS: ERRORS holds it
+    bridge._write_cmd(C.CMD_CLEAR_CONFIG)
+    bridge._wait_busy()
+    assert bridge._read_reg(C.CMD_ERROR) == 0  # the v1 view: CLEAR_CONFIG's own result
+    assert bridge._errors() == C.ERR_BAD_PARAM | C.ERR_FAILED
+    assert not bridge._status() & C.STATUS_ERROR
+    assert DaplinkFlash(bridge).write(b"abc") == 3
+
+
 def test_busy_while_config_store_runs(bridge):
     bridge._write_cmd(C.CMD_CLEAR_CONFIG)
     assert bridge.busy() is True
@@ -40,8 +61,8 @@ def test_wait_busy_backs_off_instead_of_fixed_polls(sim, bridge):
     t0 = sim.now_ms()
     bridge._wait_busy()
     waited = sim.now_ms() - t0
-    polls = len(reads_of(sim.link.log, C.CMD_STATUS))
-    assert polls < waited / 5, (polls, waited)
+    polls = len(reads_of(sim.link.log, C.CMD_EXT_STATUS))
+    assert 0 < polls < waited / 5, (polls, waited)
 
 
 def writes_of(log):
@@ -49,7 +70,7 @@ def writes_of(log):
 
 
 def test_capabilities(sim, bridge):
-    assert bridge.capabilities() == "v1.1"
+    assert bridge.capabilities() == "v2.0"
     assert bridge.supports("file_size")
     assert bridge.supports("queue")
     assert bridge.supports("stream")  # the streaming extension (CAPS register)
@@ -129,7 +150,7 @@ def test_read_config_polls_instead_of_sleeping(sim, bridge):
 
 
 def test_read_config_wire_sequence(sim, bridge):
-    """READ_CONFIG [0x31, hi, lo] (STOP), STATUS polls, then a plain 256-byte read."""
+    """READ_CONFIG [0x31, hi, lo] (STOP), EXT_STATUS polls, then a plain 256-byte read."""
     bridge.replace_config(b"abc")
     sim.link.log = []
     bridge.read_config()
@@ -138,7 +159,7 @@ def test_read_config_wire_sequence(sim, bridge):
     plain = [i for i, e in enumerate(log) if e[1] == b"" and e[2] == C.RESPONSE_LEN]
     assert len(plain) == 1
     between = log[1 : plain[0]]
-    assert between and all(e[1] == bytes([C.CMD_STATUS]) for e in between)
+    assert between and all(e[1] == bytes([C.CMD_EXT_STATUS]) for e in between)
 
 
 def test_write_config_queue_aware(sim, bridge):
@@ -369,8 +390,8 @@ def test_extension_probe_hook_runs_once(sim):
     b = Future(sim.i2c())
     b.clear_config()  # learns the protocol level on the way
     assert b.supports("config_txn") and b.supports("file_size")
-    assert b.capabilities() == "v1.1"
-    assert calls == ["v1.1"]
+    assert b.capabilities() == "v2.0"
+    assert calls == ["v2.0"]
 
 
 def test_timeout_across_ticks_wraparound(manual_clock):

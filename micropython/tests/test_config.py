@@ -258,7 +258,7 @@ def test_save_goes_through_transaction(sim, bridge, config):
             + [bytes([C.CMD_CONFIG_COMMIT])]
         ), i
         # It ends with the target idle and no error flagged.
-        last_status = [e for e in sim.link.log if e[1] == bytes([C.CMD_STATUS])][-1]
+        last_status = [e for e in sim.link.log if e[1] == bytes([C.CMD_EXT_STATUS])][-1]
         assert last_status[4][0] & (C.STATUS_BUSY | C.STATUS_ERROR) == 0
         assert bridge.read_config() == payload
     assert bridge.supports("config_txn")

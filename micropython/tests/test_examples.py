@@ -14,7 +14,7 @@ def run_example(name, capsys):
 
 def test_data_logger(sim, capsys):
     out = run_example("data_logger.py", capsys)
-    assert "target 0x4C, protocol v1.1" in out
+    assert "target 0x4C, protocol v2.0" in out
     lines = DaplinkFlash(DaplinkBridge(sim.i2c())).read().decode().splitlines()
     assert lines[0] == "t_ms,temp_c"
     assert len(lines) == 21

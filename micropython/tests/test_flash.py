@@ -30,7 +30,7 @@ def test_set_filename_wire_frame(sim, flash):
 
 @pytest.mark.parametrize(
     "name,ext",
-    [("BAD NAME", "CSV"), ("", "CSV"), ("A.B", "CSV"), ("A*", "TXT"), ("OK", "C V")],
+    [("BAD+NAME", "CSV"), ("", "CSV"), ("A.B", "CSV"), ("A*", "TXT"), ("OK", "C;V")],
 )
 def test_bad_filename_raises_naming_the_bit(flash, name, ext):
     with pytest.raises(FlashBridgeError) as ei:
@@ -86,7 +86,7 @@ def test_write_frames_are_32_bytes_and_queue_aware(sim, flash_v11):
             run += 1
             longest = max(longest, run)
         else:
-            assert w == bytes([C.CMD_STATUS]), w  # only STATUS polls in between
+            assert w == bytes([C.CMD_EXT_STATUS]), w  # only EXT_STATUS polls in between
             run = 0
     assert frames == 26
     assert longest == C.QUEUE_DEPTH

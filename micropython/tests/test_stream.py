@@ -60,7 +60,7 @@ def test_crc16_matches_binascii():
 
 def test_caps_found(sim, bridge):
     sim.link.log = []
-    assert bridge.capabilities() == "v1.1"
+    assert bridge.capabilities() == "v2.0"
     assert bridge.supports("stream") and bridge.supports("append_crc")
     assert bridge.supports("stream_read")
     assert bridge._xpayload == 256 and len(bridge._xbuf) == C.EXT_FRAME_MAX
@@ -207,9 +207,9 @@ def test_corrupted_frame_is_refused_and_resent(sim, frame):
     sim.link.log = []
     assert f.write(data) == len(data)
     assert b.resyncs == 1
-    # The driver saw STATUS.ERROR and read ERROR = STREAM | FAILED (0xC0), maybe with
-    # QUEUE_FULL, and nothing else.
-    errors = [e[4][0] for e in sim.link.log if e[1] == bytes([C.CMD_ERROR])]
+    # The driver saw EXT_STATUS.ERROR and read ERRORS = STREAM | FAILED (0xC0), maybe
+    # with QUEUE_FULL, and nothing else.
+    errors = [e[4][0] for e in sim.link.log if e[1] == bytes([C.CMD_ERRORS])]
     assert len(errors) == 1 and errors[0] & ~C.ERR_QUEUE_FULL == 0xC0
     seqs = [fr[1] for fr in frames_of(sim.link.log, C.CMD_APPEND_CRC)]
     assert seqs[-(7 - frame) :] == list(range(frame + 1, 8))  # resumed at the refused one
@@ -350,7 +350,9 @@ def test_fallback_keeps_an_earlier_error_for_the_caller(sim):
 
 
 def test_fallback_on_v1_target(sim):
-    """STeaMi v1 firmware (the v1 imitation): not asked for CAPS at all."""
+    """STeaMi v1 firmware (the v1 imitation): CAPS is read once, to tell it from a
+    protocol 2.0 target whose idle STATUS also reads 0x00 (v1 answers 0xFF); no
+    extension frame is ever sent."""
     from test_v1_target import V1View
 
     i2c = V1View(1)
@@ -358,7 +360,8 @@ def test_fallback_on_v1_target(sim):
     sim.link.log = []
     f.write(b"v1 data")
     assert f.read() == b"v1 data"
-    assert not [e for e in sim.link.log if e[1][:1] and e[1][0] in STREAM_CODES]
+    assert not [e for e in sim.link.log if e[2] == 0 and e[1][:1] and e[1][0] in STREAM_CODES]
+    assert len([e for e in sim.link.log if e[1] == bytes([C.CMD_CAPS])]) <= 1
     assert frames_of(sim.link.log, C.CMD_WRITE_DATA)
 
 

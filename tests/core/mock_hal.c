@@ -250,8 +250,22 @@ void mock_plain_read(uint8_t *out, size_t n)
 uint8_t mock_status(void)
 {
     uint8_t s;
+    mock_read_reg(FB_CMD_EXT_STATUS, &s, 1);
+    return s;
+}
+
+uint8_t mock_v1_status(void)
+{
+    uint8_t s;
     mock_read_reg(FB_CMD_STATUS, &s, 1);
     return s;
+}
+
+uint8_t mock_errors(void)
+{
+    uint8_t e;
+    mock_read_reg(FB_CMD_ERRORS, &e, 1);
+    return e;
 }
 
 uint8_t mock_error(void)

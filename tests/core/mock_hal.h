@@ -50,8 +50,10 @@ void mock_write(const uint8_t *bytes, size_t n);
 void mock_write_abort(const uint8_t *bytes, size_t n);
 void mock_read_reg(uint8_t reg, uint8_t *out, size_t n); /* write reg, repeated start, read */
 void mock_plain_read(uint8_t *out, size_t n);
-uint8_t mock_status(void);
-uint8_t mock_error(void);
+uint8_t mock_status(void);    /* EXT_STATUS (0x85): every status bit */
+uint8_t mock_v1_status(void); /* STATUS (0x80): what v1 hosts see */
+uint8_t mock_error(void);     /* ERROR (0x81): the newest command's result; clears */
+uint8_t mock_errors(void);    /* ERRORS (0x86): all failures since last read; clears */
 /* Program raw bytes into the W25Q64 model (test setup, bypassing the core). */
 void mock_flash_program(uint32_t addr, const uint8_t *data, size_t n);
 

@@ -375,6 +375,162 @@ static void append_crc_repeat_and_corruption_on_the_board(void **state)
     connect_client(x);
 }
 
+/* ---- the STeaMi v1 driver's patterns (issue 10) ----
+ * What the unmodified DaplinkBridge/DaplinkFlash do on the bus: STATUS polled every 5 ms
+ * until BUSY clears before each command, fixed sleeps after READ_SECTOR (200 ms), and
+ * ERROR read at the end of write() only. */
+
+static uint8_t v1_reg(ctx_t *x, uint8_t reg)
+{
+    uint8_t v = 0xEE;
+    assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, &reg, 1, &v, 1), 0);
+    return v;
+}
+
+static void v1_wait_busy(ctx_t *x)
+{
+    for (int i = 0; i < 6000; i++) { /* the driver's 30 s */
+        uint8_t st = v1_reg(x, FB_CMD_STATUS);
+        assert_true(st == 0x00 || st == FB_STATUS_BUSY); /* v1: nothing else, ever */
+        if (st == 0x00)
+            return;
+        assert_int_equal(x->t->ops->sleep_us(x->t, 5000), 0);
+    }
+    fail_msg("STATUS never idle");
+}
+
+static void v1_send(ctx_t *x, const uint8_t *frame, size_t n)
+{
+    assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, frame, n, NULL, 0), 0);
+}
+
+/* DaplinkFlash.write(): 32-byte frames, each after BUSY clears; ERROR at the end. */
+static uint8_t v1_write(ctx_t *x, const uint8_t *data, size_t n)
+{
+    for (size_t pos = 0; pos < n; pos += FB_WRITE_DATA_MAX) {
+        uint8_t f[32] = {FB_CMD_WRITE_DATA};
+        size_t k = n - pos < FB_WRITE_DATA_MAX ? n - pos : FB_WRITE_DATA_MAX;
+        f[1] = (uint8_t)k;
+        memcpy(&f[2], &data[pos], k);
+        v1_wait_busy(x);
+        v1_send(x, f, sizeof f);
+    }
+    v1_wait_busy(x);
+    return v1_reg(x, FB_CMD_ERROR);
+}
+
+/* After each unchecked bad frame the driver can send, the next correct write() reads
+ * ERROR 0x00 (it stored its data: an OSError would make a retrying caller store it
+ * twice), idle STATUS reads 0x00, and the data is in the file once. */
+static void v1_driver_error_is_not_blamed_on_the_next_write(void **state)
+{
+    ctx_t *x = *state;
+    static const struct {
+        const char *what;
+        uint8_t len;
+        uint8_t frame[12];
+    } bad[] = {
+        {"read_sector(40000)", 3, {FB_CMD_READ_SECTOR, 0x9C, 0x40}},
+        {"set_filename(\"my log\", \"txt\")", 12,
+         {FB_CMD_SET_FILENAME, 'm', 'y', ' ', 'l', 'o', 'g', ' ', ' ', 't', 'x', 't'}},
+        {"unknown command byte", 1, {0x55}},
+        {"short frame", 2, {FB_CMD_READ_SECTOR, 0x00}},
+    };
+    v1_wait_busy(x);
+    assert_int_equal(v1_reg(x, FB_CMD_STATUS), 0x00);
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v1_wait_busy(x);
+        v1_send(x, bad[i].frame, bad[i].len);
+        if (bad[i].frame[0] == FB_CMD_READ_SECTOR)
+            assert_int_equal(x->t->ops->sleep_us(x->t, 200000), 0); /* the driver's sleep */
+        v1_wait_busy(x);
+        assert_int_equal(v1_reg(x, FB_CMD_STATUS), 0x00);
+        uint8_t data[45];
+        fill(data, sizeof data, (uint32_t)i + 40);
+        uint8_t err = v1_write(x, data, sizeof data);
+        if (err != 0)
+            fail_msg("after %s, a correct write() read ERROR 0x%02x", bad[i].what, err);
+        total += sizeof data;
+        assert_int_equal(v1_reg(x, FB_CMD_STATUS), 0x00);
+    }
+    /* The extension's view kept every failure. */
+    assert_true(v1_reg(x, FB_CMD_EXT_STATUS) & FB_STATUS_ERROR);
+    assert_int_equal(v1_reg(x, FB_CMD_ERRORS), FB_ERR_BAD_PARAM | FB_ERR_BAD_NAME |
+                                                   FB_ERR_UNKNOWN_CMD | FB_ERR_FAILED);
+    uint32_t size = 0;
+    assert_int_equal(fb_file_size(&x->c, &size), 0);
+    assert_int_equal(size, total);
+    /* A write() that fails itself still reports it (nothing blamed, nothing hidden):
+     * WRITE_DATA with n > 30. */
+    uint8_t f[32] = {FB_CMD_WRITE_DATA, 31};
+    v1_wait_busy(x);
+    v1_send(x, f, sizeof f);
+    v1_wait_busy(x);
+    assert_int_equal(v1_reg(x, FB_CMD_ERROR), FB_ERR_BAD_PARAM | FB_ERR_FAILED);
+}
+
+/* v1's filename rule: the driver's set_filename("MY LOG", "TXT") is accepted. */
+static void v1_driver_name_with_inner_space(void **state)
+{
+    ctx_t *x = *state;
+    static const uint8_t f[12] = {FB_CMD_SET_FILENAME, 'M', 'Y', ' ', 'L', 'O', 'G',
+                                  ' ', ' ', 'T', 'X', 'T'};
+    v1_wait_busy(x);
+    v1_send(x, f, sizeof f);
+    v1_wait_busy(x);
+    assert_int_equal(v1_reg(x, FB_CMD_ERROR), 0);
+    uint8_t reg = FB_CMD_GET_FILENAME, name[11];
+    assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, &reg, 1, name, 11), 0);
+    assert_memory_equal(name, &f[1], 11);
+}
+
+/* BUSY clear, whatever else STATUS holds. */
+static void wait_not_busy(ctx_t *x)
+{
+    for (int i = 0; i < 6000 && (v1_reg(x, FB_CMD_STATUS) & FB_STATUS_BUSY); i++)
+        assert_int_equal(x->t->ops->sleep_us(x->t, 500), 0);
+}
+
+/* Issue 10's race: W[03 'BBBBBBBBBBB'] then at once W[04] Sr R11, while the main loop
+ * stores and publishes the new name. Each read is one name whole (the old one or the new
+ * one), never a mix such as AABBBBBBBBB; once idle it is the new one. */
+static void get_filename_is_never_torn(void **state)
+{
+    ctx_t *x = *state;
+    static const char names[2][12] = {"AAAAAAAAAAA", "BBBBBBBBBBB"};
+    unsigned old_seen = 0, new_seen = 0;
+    uint8_t f[12] = {FB_CMD_SET_FILENAME};
+    memcpy(&f[1], names[0], 11);
+    v1_send(x, f, sizeof f);
+    wait_not_busy(x);
+    for (unsigned i = 1; i <= 150; i++) {
+        const char *want = names[i % 2], *before = names[(i + 1) % 2];
+        memcpy(&f[1], want, 11);
+        v1_send(x, f, sizeof f);
+        /* The read starts 0, 20, 40 ... 2980 us after the STOP: across the instant the
+         * new name is published, so that some reads are under way right then (an
+         * 11-byte read lasts ~1.1 ms at 100 kHz). */
+        assert_int_equal(x->t->ops->sleep_us(x->t, (i - 1) * 20u), 0);
+        uint8_t reg = FB_CMD_GET_FILENAME, got[11];
+        assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, &reg, 1, got, 11), 0);
+        if (memcmp(got, want, 11) == 0)
+            new_seen++;
+        else if (memcmp(got, before, 11) == 0)
+            old_seen++;
+        else
+            fail_msg("round %u: GET_FILENAME read \"%.11s\"", i, (const char *)got);
+        wait_not_busy(x);
+        assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, &reg, 1, got, 11), 0);
+        assert_memory_equal(got, want, 11);
+    }
+    print_message("GET_FILENAME right after SET_FILENAME: old name %u times, new name %u "
+                  "times, torn 0 times in 150\n", old_seen, new_seen);
+    /* Both seen: the reads went across the publishing instant, so the check meant
+     * something. */
+    assert_true(old_seen > 0 && new_seen > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +545,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_megabyte_round_trip, setup_400k, teardown),
         cmocka_unit_test_setup_teardown(streaming_round_trip_with_ff_data, setup_400k, teardown),
         cmocka_unit_test_setup_teardown(append_crc_repeat_and_corruption_on_the_board, setup, teardown),
+        cmocka_unit_test_setup_teardown(v1_driver_error_is_not_blamed_on_the_next_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(v1_driver_name_with_inner_space, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_filename_is_never_torn, setup, teardown),
     };
+    /* FB_E2E_FILTER=pattern (development): only the matching tests. */
+    if (getenv("FB_E2E_FILTER"))
+        cmocka_set_test_filter(getenv("FB_E2E_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

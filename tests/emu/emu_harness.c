@@ -45,7 +45,7 @@ bool h_reg(uint8_t reg, uint8_t *out, size_t n)
 uint8_t h_status(void)
 {
     uint8_t st = 0xEE;
-    if (!h_reg(FB_CMD_STATUS, &st, 1))
+    if (!h_reg(FB_CMD_EXT_STATUS, &st, 1))
         return 0xEE;
     return st;
 }

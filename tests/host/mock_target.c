@@ -6,17 +6,26 @@
 
 #include "flashbridge.h"
 
+/* A failure of the command at the head of the queue (or of a frame or register access
+ * the target refused as it came). Protocol 2.0 puts it in ERRORS, and in ERROR only
+ * while no newer command was posted; the STeaMi v1 firmware ignores unknown commands. */
 static void fail(mock_target_t *m, uint8_t bits)
 {
-    m->error |= bits | FB_ERR_FAILED;
+    if (m->v1_status && !m->v2 && bits == FB_ERR_UNKNOWN_CMD)
+        return;
+    bits |= FB_ERR_FAILED;
+    m->errors |= bits;
+    if (!m->v2 || m->qn <= 1)
+        m->error |= bits;
 }
 
+/* The status with the extension bits: STATUS on 1.x, EXT_STATUS on 2.0. */
 static uint8_t status_value(const mock_target_t *m)
 {
     uint8_t st = m->qn ? FB_STATUS_BUSY : 0;
     if (m->v1_status)
         return st;
-    if (m->error || m->error_flag_stuck)
+    if ((m->v2 ? m->errors : m->error) || m->error_flag_stuck)
         st |= FB_STATUS_ERROR;
     if (m->ready && !m->never_ready)
         st |= FB_STATUS_READY;
@@ -213,6 +222,8 @@ static void on_frame(mock_target_t *m, const uint8_t *w, size_t wlen)
         fail(m, m->qn == FB_QUEUE_DEPTH ? FB_ERR_QUEUE_FULL : FB_ERR_BAD_PARAM);
         return;
     }
+    if (m->v2)
+        m->error = 0; /* a new queued command starts a fresh v1 result */
     memcpy(m->q[m->qn].frame, w, wlen);
     m->q[m->qn].len = wlen;
     m->q[m->qn].polls_left = m->cmd_polls;
@@ -226,9 +237,11 @@ static void on_register(mock_target_t *m, uint8_t reg, uint8_t *r, size_t rlen)
     size_t n = 0;
     if (!m->ext && (reg == FB_CMD_CAPS || reg == FB_CMD_STREAM_STATE))
         reg = 0; /* unknown to a target without the extension */
+    if (!m->v2 && (reg == FB_CMD_EXT_STATUS || reg == FB_CMD_ERRORS))
+        reg = 0; /* unknown before protocol 2.0 */
     switch (reg) {
     case FB_CMD_CAPS: {
-        static const uint8_t caps[8] = {FB_CAPS_MAGIC0, FB_CAPS_MAGIC1, FB_EXT_VERSION,
+        const uint8_t caps[8] = {FB_CAPS_MAGIC0, FB_CAPS_MAGIC1, m->caps_version,
                                         FB_FEAT_APPEND_CRC | FB_FEAT_STREAM_READ,
                                         FB_EXT_PAYLOAD_MAX >> 8, FB_EXT_PAYLOAD_MAX & 0xFF,
                                         FB_QUEUE_DEPTH, 0};
@@ -259,14 +272,19 @@ static void on_register(mock_target_t *m, uint8_t reg, uint8_t *r, size_t rlen)
         n = FB_FILENAME_LEN;
         break;
     case FB_CMD_STATUS:
+    case FB_CMD_EXT_STATUS:
         m->status_reads++;
+        m->ext_status_reads += reg == FB_CMD_EXT_STATUS;
         /* A STATUS read is the queue's clock tick. */
         if (m->qn && !m->stuck_busy && m->q[0].polls_left > 0)
             m->q[0].polls_left--;
         drain_ready(m);
         v[0] = status_value(m);
+        if (m->v2 && reg == FB_CMD_STATUS)
+            v[0] &= FB_STATUS_BUSY; /* 2.0: STATUS is what v1 showed */
         /* v1 reports no slots: one frame per STATUS is what a careful client sends. */
-        m->last_credits = m->v1_status ? (m->qn ? 0 : 1) : (v[0] & FB_STATUS_QUEUE_MASK);
+        m->last_credits = !(v[0] & FB_STATUS_QUEUE_MASK) ? (m->qn ? 0 : 1)
+                                                         : (v[0] & FB_STATUS_QUEUE_MASK);
         m->burst = 0;
         n = 1;
         break;
@@ -274,6 +292,14 @@ static void on_register(mock_target_t *m, uint8_t reg, uint8_t *r, size_t rlen)
         m->error_reads++;
         v[0] = m->error;
         m->error = 0;
+        if (!m->v2)
+            m->errors = 0;
+        n = 1;
+        break;
+    case FB_CMD_ERRORS:
+        m->errors_reads++;
+        v[0] = m->errors;
+        m->errors = 0;
         n = 1;
         break;
     case FB_CMD_FILE_SIZE: {
@@ -423,6 +449,7 @@ void mock_init(mock_target_t *m)
     m->corrupt_read = -1;
     m->eio_read = -1;
     m->reboot_frame = -1;
+    m->caps_version = FB_EXT_VERSION;
     /* Before any STATUS read the client has no credits; an idle queue would give it
      * all slots, which is what the first STATUS read will say anyway. */
     m->last_credits = 0;

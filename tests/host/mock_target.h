@@ -9,6 +9,10 @@
  * The queue advances on STATUS reads: each command stays cmd_polls STATUS reads at the
  * head of the queue, then runs (0 = commands run as they arrive).
  *
+ * With v2 set it speaks protocol 2.0 (docs/PROTOCOL.md): STATUS reads 0x00/0x80, the
+ * extension bits are in EXT_STATUS, failures accumulate in ERRORS, and ERROR holds the
+ * result of the newest queued command only.
+ *
  * With ext set it also has the streaming extension (CAPS, STREAM_STATE, APPEND_CRC,
  * STREAM_READ, by the rules of docs/PROTOCOL.md), and knobs that damage single frames
  * or chunk reads; without it, 0x83 and the extension commands are unknown, like a
@@ -44,7 +48,8 @@ typedef struct mock_target {
     size_t file_size;
     size_t file_cap;            /* appends past this set FILE_FULL */
     uint8_t config[FB_CONFIG_SIZE];
-    uint8_t error;
+    uint8_t error;              /* ERROR (0x81) */
+    uint8_t errors;             /* ERRORS (0x86), protocol 2.0 */
     uint8_t resp[FB_CHUNK_MAX];
     size_t resp_len;
     bool ready;
@@ -59,7 +64,11 @@ typedef struct mock_target {
     /* Script. */
     unsigned cmd_polls;         /* STATUS reads each command stays queued */
     bool stuck_busy;            /* the queue never advances */
-    bool v1_status;             /* STATUS carries BUSY only, like the v1 firmware */
+    bool v1_status;             /* the STeaMi v1 firmware: STATUS carries BUSY only,
+                                 * unknown commands are ignored */
+    bool v2;                    /* protocol 2.0: STATUS BUSY only, EXT_STATUS and ERRORS
+                                 * registers, ERROR the newest queued command's result */
+    uint8_t caps_version;       /* CAPS version byte (FB_EXT_VERSION) */
     bool never_ready;           /* READY never set (responses still prepared) */
     bool error_flag_stuck;      /* STATUS shows ERROR even with the register at 0 */
     bool absent;                /* nothing answers: every transaction NACKs */
@@ -94,6 +103,8 @@ typedef struct mock_target {
     unsigned nxfers;
     unsigned status_reads;
     unsigned error_reads;
+    unsigned ext_status_reads;
+    unsigned errors_reads;
     unsigned frames;            /* command frames received */
     unsigned dropped;           /* frames that met a full queue */
     unsigned credit_violations; /* frames beyond the free slots of the last STATUS */

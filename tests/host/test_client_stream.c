@@ -30,7 +30,17 @@ static int setup_v11(void **state)
     return 0;
 }
 
+/* A protocol 2.0 target with the streaming extension (the firmware's protocol). */
 static int setup_ext(void **state)
+{
+    setup_v11(state);
+    ((fixture_t *)*state)->m.ext = true;
+    ((fixture_t *)*state)->m.v2 = true;
+    return 0;
+}
+
+/* flashbridge 1.2-1.3: the extension, with its bits in STATUS and no EXT_STATUS. */
+static int setup_ext_v1x(void **state)
 {
     setup_v11(state);
     ((fixture_t *)*state)->m.ext = true;
@@ -389,6 +399,70 @@ static void test_stream_state_register(void **state)
     assert_int_equal(fb_stream_state(&f->c, NULL, NULL, NULL), FB_HOST_OK);
 }
 
+/* ---- protocol 2.0 registers ---- */
+
+/* A 2.0 target: its STATUS shows no extension bit, so the client asks CAPS once and then
+ * polls EXT_STATUS and collects failures from ERRORS, never from STATUS/ERROR. */
+static void test_v2_target_is_polled_through_ext_status_and_errors(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t data[1000], back[1000];
+    fill(data, sizeof data, 9);
+    uint8_t cfg[40] = {1, 2, 3};
+    assert_int_equal(fb_config_write(&f->c, 0, cfg, sizeof cfg), FB_HOST_OK);
+    assert_int_equal(f->c.regs, FB_REGS_EXT);
+    unsigned v1_status_reads = count_reg_reads(&f->m, FB_CMD_STATUS);
+    assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
+    assert_int_equal(fb_file_read(&f->c, 0, back, sizeof back), FB_HOST_OK);
+    assert_memory_equal(back, data, sizeof data);
+    uint8_t out[40];
+    assert_int_equal(fb_config_read(&f->c, 0, out, sizeof out), FB_HOST_OK);
+    assert_memory_equal(out, cfg, sizeof cfg);
+    assert_int_equal(count_reg_reads(&f->m, FB_CMD_STATUS), v1_status_reads);
+    assert_true(f->m.ext_status_reads > 0);
+    assert_int_equal(f->m.credit_violations, 0);
+    assert_true(f->m.max_burst > 1); /* credits from EXT_STATUS's free-slot count */
+    f->m.fail_cmd = FB_CMD_CLEAR_CONFIG;
+    f->m.fail_bits = FB_ERR_FLASH;
+    assert_int_equal(fb_config_clear(&f->c), FB_HOST_EDEVICE);
+    assert_int_equal(f->c.last_error, FB_ERR_FLASH | FB_ERR_FAILED);
+    assert_true(f->m.errors_reads > 0);
+    assert_int_equal(f->m.error_reads, 0);
+    assert_int_equal(count_reg_reads(&f->m, FB_CMD_CAPS), 1);
+}
+
+/* flashbridge 1.2-1.3 has no EXT_STATUS: its STATUS carries the bits, and stays in use. */
+static void test_v1x_extension_target_keeps_status(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t data[600];
+    fill(data, sizeof data, 10);
+    assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
+    assert_int_equal(f->c.regs, FB_REGS_V1);
+    assert_int_equal(f->m.ext_status_reads, 0);
+    assert_int_equal(f->m.errors_reads, 0);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_APPEND_CRC), 3);
+}
+
+/* v1 forced against a 2.0 target: STATUS (BUSY only) and ERROR, as a v1 host; READ_SECTOR
+ * is read once BUSY clears (no READY bit there), failures come from ERROR. */
+static void test_forced_v1_on_a_v2_target(void **state)
+{
+    fixture_t *f = *state;
+    f->c.proto = FB_PROTO_V1;
+    uint8_t data[100], back[100];
+    fill(data, sizeof data, 11);
+    assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
+    assert_int_equal(fb_file_read(&f->c, 0, back, sizeof back), FB_HOST_OK);
+    assert_memory_equal(back, data, sizeof data);
+    assert_int_equal(f->m.ext_status_reads, 0);
+    assert_int_equal(f->m.caps_reads, 0);
+    f->m.fail_cmd = FB_CMD_WRITE_DATA;
+    f->m.fail_bits = FB_ERR_FILE_FULL;
+    assert_int_equal(fb_file_append(&f->c, data, 10), FB_HOST_EDEVICE);
+    assert_int_equal(f->c.last_error, FB_ERR_FILE_FULL | FB_ERR_FAILED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +489,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ext_read_refused_request_is_reported, setup_ext, teardown),
         cmocka_unit_test_setup_teardown(test_ext_read_past_end_is_ff, setup_ext, teardown),
         cmocka_unit_test_setup_teardown(test_stream_state_register, setup_ext, teardown),
+        cmocka_unit_test_setup_teardown(test_v2_target_is_polled_through_ext_status_and_errors, setup_ext, teardown),
+        cmocka_unit_test_setup_teardown(test_v1x_extension_target_keeps_status, setup_ext_v1x, teardown),
+        cmocka_unit_test_setup_teardown(test_forced_v1_on_a_v2_target, setup_ext, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,7 +101,7 @@ static bool wait_background(void)
 {
     for (int i = 0; i < 2000000; i++) {
         uint8_t st;
-        if (!reg(FB_CMD_STATUS, &st, 1))
+        if (!reg(FB_CMD_EXT_STATUS, &st, 1))
             return false;
         if (!(st & (FB_STATUS_BUSY | FB_STATUS_ERASING)))
             return true;

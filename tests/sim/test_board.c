@@ -67,7 +67,7 @@ static bool wait_not_busy(void)
 static void wait_quiet(void)
 {
     for (int i = 0; i < 100000; i++) {
-        uint8_t reg = FB_CMD_STATUS, st = 0xFF;
+        uint8_t reg = FB_CMD_EXT_STATUS, st = 0xFF;
         size_t wacked;
         assert_int_equal(board_transfer(FB_I2C_ADDR, &reg, 1, &st, 1, &wacked), BOARD_ACK);
         if (!(st & (FB_STATUS_BUSY | FB_STATUS_ERASING)))

@@ -79,7 +79,7 @@ def test_session_on_cpython(mode, venv, sim_factory):
     r = json.loads(out)
     assert "site-packages" in r["package"]
     assert r["scan"] == [0x3B]
-    assert (r["who_am_i"], r["proto"], r["stream"]) == (0x4C, "v1.1", True)
+    assert (r["who_am_i"], r["proto"], r["stream"]) == (0x4C, "v2.0", True)
     assert r["name"] == ["LOG", "CSV"]
     lines = "".join("%d,%d.%02d\n" % (i * 100, 21 + i, i * 7) for i in range(5))
     assert r["size"] == 3000 + len(lines)

@@ -114,13 +114,13 @@ def test_str_is_not_a_buffer():
 
 
 class NackStatusOnce(mpshim.I2C):
-    """The target does not acknowledge the register byte of the next STATUS read (as
-    during a power cut): soft I2C reads nothing and says nothing."""
+    """The target does not acknowledge the register byte of the next STATUS or
+    EXT_STATUS read (as during a power cut): soft I2C reads nothing and says nothing."""
 
     armed = False
 
     def _xfer(self, addr, wdata, rlen):
-        if self.armed and wdata == b"\x80":
+        if self.armed and wdata in (b"\x80", b"\x85"):
             self.armed = False
             super()._xfer(addr, b"", 0)  # the bus time of the failed address phase
             return XFER_DATA_NACK, 0, b""

@@ -21,6 +21,7 @@ static struct {
     volatile uint8_t tail; /* written by the main loop only */
     volatile uint8_t error;
     volatile bool erasing;
+    volatile bool foreign;
     uint8_t filename[FB_FILENAME_LEN];
     volatile uint32_t file_size;
     volatile uint8_t append_seq;
@@ -105,6 +106,13 @@ void mb_set_erasing(bool on)
 {
     uint32_t s = hal_irq_save();
     mb.erasing = on;
+    hal_irq_restore(s);
+}
+
+void mb_set_foreign(bool on)
+{
+    uint32_t s = hal_irq_save();
+    mb.foreign = on;
     hal_irq_restore(s);
 }
 
@@ -226,6 +234,8 @@ uint8_t mb_isr_status(void)
         st |= FB_STATUS_READY;
     if (mb.erasing)
         st |= FB_STATUS_ERASING;
+    if (mb.foreign)
+        st |= FB_STATUS_FOREIGN;
     return st;
 }
 

@@ -59,6 +59,9 @@ void mb_publish_filename(const uint8_t name[FB_FILENAME_LEN]);
 void mb_publish_file_size(uint32_t size);
 /* Background erasing in progress (STATUS ERASING). */
 void mb_set_erasing(bool on);
+/* The W25Q64 holds data flashbridge did not write, left untouched (EXT_STATUS FOREIGN,
+ * datafile.h df_foreign). */
+void mb_set_foreign(bool on);
 /* An APPEND_CRC frame was accepted: its seq and the new file size, published together
  * (STREAM_STATE). */
 void mb_publish_append(uint8_t seq, uint32_t size);

@@ -400,23 +400,28 @@ static int read_header(uint8_t s, bool *valid, uint32_t *gen)
 #define REC_IMPORT 'I'
 #define IMPORT_SLOT (SLOTS - 1u)
 #define V1_NAME_END 11u
-#define SAMPLE_LEN 16u /* bytes read at the start of every data sector */
+#define SAMPLE_LEN 16u /* bytes read at the start of every 64 KiB data block */
 
-/* Sector s, slots from..to-1 (ignoring skip): erased. */
+/* Sector s, slots from..to-1 (ignoring skip): erased. Read a page at a time: mount
+ * time on a blank chip stays a few milliseconds. */
 static int slots_erased(uint8_t s, uint16_t from, uint16_t to, uint16_t skip, bool *erased)
 {
-    uint8_t r[REC_SIZE];
+    uint8_t page[W25Q_PAGE];
     *erased = true;
-    for (uint16_t slot = from; slot < to; slot++) {
-        if (slot == skip)
-            continue;
-        int err = w25q_read(meta_addr(s, slot), r, sizeof r);
+    for (uint16_t slot = from; slot < to;) {
+        uint16_t n = (uint16_t)(W25Q_PAGE / REC_SIZE - slot % (W25Q_PAGE / REC_SIZE));
+        if (n > to - slot)
+            n = (uint16_t)(to - slot);
+        int err = w25q_read(meta_addr(s, slot), page, (size_t)n * REC_SIZE);
         if (err)
             return err;
-        if (!all_erased(r, sizeof r)) {
-            *erased = false;
-            return FB_OK;
+        for (uint16_t i = 0; i < n; i++) {
+            if (slot + i != skip && !all_erased(&page[i * REC_SIZE], REC_SIZE)) {
+                *erased = false;
+                return FB_OK;
+            }
         }
+        slot = (uint16_t)(slot + n);
     }
     return FB_OK;
 }
@@ -500,12 +505,13 @@ static int v1_size(uint32_t *size)
     return FB_OK;
 }
 
-/* The start of every 4 KiB data sector erased: taken for a blank chip. */
+/* The start of every 64 KiB block erased: taken for a blank chip (mount stays short;
+ * the eraser then checks every page before it erases, see df.unverified). */
 static int data_samples_erased(bool *erased)
 {
     uint8_t s[SAMPLE_LEN];
     *erased = true;
-    for (uint32_t a = 0; a < CAP; a += W25Q_SECTOR) {
+    for (uint32_t a = 0; a < CAP; a += W25Q_BLOCK64) {
         int err = w25q_read(a, s, sizeof s);
         if (err)
             return err;
@@ -588,7 +594,8 @@ static int mount_unformatted(void)
             return err;
         return import_v1(name, size, true);
     }
-    if ((err = meta0_is_partial_log(&ours)) != FB_OK)
+    ours = false;
+    if (!meta0_blank && (err = meta0_is_partial_log(&ours)) != FB_OK)
         return err;
     if (meta1_blank && meta0_blank && (err = data_samples_erased(&data_blank)) != FB_OK)
         return err;

@@ -103,6 +103,16 @@ const char *emu_boot_vectors(uint32_t *sp, uint32_t *pc, uint32_t *vtor)
                 return "DAPLink bootloader stand-in: the image at 0x0800C000 fails "
                        "validate_bin_nvic (SP, Reset, NMI, HardFault): it stays in MAINTENANCE";
             *vtor = EMU_FLASH_BASE + base;
+            /* The clocks as the bootloader leaves them (DAPLink's stm32f103xb sdk.c
+             * sdk_init(): HSE x9 = 72 MHz on the PLL, APB1 /2, two flash wait states):
+             * the firmware must not assume the reset state. */
+            E.rcc.cr |= (1u << 16) | (1u << 24); /* HSEON, PLLON */
+            E.rcc.hse_ready = E.rcc.pll_ready = emu_now();
+            E.rcc.cfgr = (1u << 16) | (7u << 18) | (4u << 8) | (2u << 2) | 2u;
+            E.fl.acr = (E.fl.acr & ~7u) | 2u;
+            E.rcc.hclk = E.rcc.pclk2 = 72000000u;
+            E.rcc.pclk1 = 36000000u;
+            emu_set_hclk(72000000u);
             return NULL;
         }
     }

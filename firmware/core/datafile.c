@@ -467,14 +467,13 @@ static int meta0_is_partial_log(bool *ours)
 }
 
 /* The v1 name sector: the name, then erased bytes (the import slot aside). */
-static int v1_name_sector(bool *is_v1, uint8_t name[FB_FILENAME_LEN])
+static int v1_name_sector(bool *is_v1)
 {
     uint8_t r[REC_SIZE];
     *is_v1 = false;
     int err = w25q_read(meta_addr(1, 0), r, sizeof r);
     if (err)
         return err;
-    memcpy(name, r, FB_FILENAME_LEN);
     for (unsigned i = 0; i < V1_NAME_END; i++)
         if (r[i] == 0xFF)
             return FB_OK;
@@ -580,7 +579,7 @@ static int mount_unformatted(void)
     }
     bool v1, meta0_blank, meta1_blank, ours, data_blank = false;
     uint8_t first;
-    if ((err = v1_name_sector(&v1, name)) != FB_OK ||
+    if ((err = v1_name_sector(&v1)) != FB_OK ||
         (err = slots_erased(0, 0, SLOTS, SLOTS, &meta0_blank)) != FB_OK ||
         (err = slots_erased(1, 0, SLOTS, SLOTS, &meta1_blank)) != FB_OK ||
         (err = w25q_read(0, &first, 1)) != FB_OK)

@@ -16,8 +16,11 @@ four words: the initial SP inside the target's RAM region and the Reset, NMI and
 HardFault vectors inside its flash region, both inclusive of their end address;
 for the stm32f103xb bootloader (source/board/stm32f103xb_bl.c, target_device)
 RAM is 0x20000000-0x20005000 and flash 0x0800C000-0x08020000. It then sets VTOR
-to 0x0800C000, loads SP and branches to the reset vector. It programs a dropped
-file into 0x0800C000 + 0x13C00 (source/hic_hal/stm32/stm32f103xb/daplink_addr.h,
+to 0x0800C000, loads SP and branches to the reset vector. A dropped .bin is
+recognised by that same vector check, a .hex by its records, whose first data address
+must then be 0x0800C000 (source/daplink/drag-n-drop/flash_decoder.c
+flash_decoder_detect_type(), flash_decoder_get_flash()). It programs the file into
+0x0800C000 + 0x13C00 (source/hic_hal/stm32/stm32f103xb/daplink_addr.h,
 DAPLINK_ROM_IF_START/SIZE), after erasing all of it
 (source/daplink/drag-n-drop/flash_manager.c flash_manager_init(), iap_flash_intf.c
 erase_chip()).
@@ -96,6 +99,11 @@ def placement(elf, b, image_end, sram_end):
         lines.append(f"  SRAM 0x{b['sram'][0]:08x}-0x{sram_end - 1:08x} data, stack down from "
                      f"0x{top:08x}; 0x{sh[0]:08x}-0x{sh[0] + sh[1] - 1:08x} shared with the "
                      "bootloader, never written")
+    for seg in elf.iter_segments():
+        if (seg["p_type"] == "PT_LOAD" and seg["p_filesz"] and seg["p_paddr"] < img[0]
+                and seg["p_paddr"] >= 0x08000000):
+            bad.append(f"loads at 0x{seg['p_paddr']:08x}, below the image area 0x{img[0]:08x}")
+            break
     if image_end > img[0] + img[1] or image_end > cfg[0]:
         bad.append("image runs into the config journal")
     if sram_end > b["sram"][0] + b["sram"][1]:
@@ -109,7 +117,8 @@ def placement(elf, b, image_end, sram_end):
         lines.append("DAPLink bootloader start check (validation.c validate_bin_nvic_base):")
         for name, v, lo, hi in checks:
             ok = v is not None and lo <= v <= hi
-            lines.append(f"  {name:<10} 0x{(v or 0):08x} in [0x{lo:08x}, 0x{hi:08x}]: "
+            shown = "(erased)  " if v is None else f"0x{v:08x}"
+            lines.append(f"  {name:<10} {shown} in [0x{lo:08x}, 0x{hi:08x}]: "
                          f"{'ok' if ok else 'FAILS'}")
             if not ok:
                 bad.append(f"{name} vector fails the DAPLink bootloader's check")

@@ -439,7 +439,7 @@ static int meta0_is_partial_log(bool *ours)
 {
     uint8_t r[REC_SIZE];
     bool header = false, torn = false;
-    uint16_t used = 0;
+    uint16_t records = 0;
     *ours = false;
     for (uint16_t slot = 0; slot < SLOTS; slot++) {
         int err = w25q_read(meta_addr(0, slot), r, sizeof r);
@@ -460,9 +460,9 @@ static int meta0_is_partial_log(bool *ours)
         if (torn)
             return FB_OK; /* something after a torn record */
         torn = !(rec_ok(r) && rec_type_known(r[0]));
-        used++;
+        records++;
     }
-    *ours = used > 0 && !(header && torn);
+    *ours = records > 0 && !(header && torn);
     return FB_OK;
 }
 

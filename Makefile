@@ -53,13 +53,15 @@ firmware: fw-deps
 	$(call fw_build,$(BOARD))
 
 # Both boards, tools/ramcheck.py on each (the essential interrupt path and the flash
-# routines reach only SRAM), then the checker must reject deliberately broken builds.
+# routines reach only SRAM), then the checker must reject deliberately broken builds,
+# and tools/fwsize.py's DAPLink placement check a wrongly placed image.
 firmware-check: fw-deps
 	$(call fw_build,bluepill)
 	/usr/bin/python3 tools/ramcheck.py $(call fw_dir,bluepill)/flashbridge.elf
 	$(call fw_build,steami)
 	/usr/bin/python3 tools/ramcheck.py $(call fw_dir,steami)/flashbridge.elf
 	tests/firmware/test_ramcheck.sh $(BUILD)
+	tests/firmware/test_fwsize.sh $(BUILD)
 
 # cppcheck and clang-tidy over the STM32F103 port (not part of `make test`).
 firmware-lint:

@@ -3,10 +3,22 @@
  * flashbridge-sim's socket server (sim/sim_main.c) and in-process tests drive the real
  * firmware binary unchanged. Plus the measurements and test hooks of emu.h.
  *
- * The internal flash model covers the whole 64 KiB: at power-up of the board the ELF's
- * flash contents are written into its first 60 KiB as an SWD programmer would (not
- * through the FPEC: no busy time, no erase count); the config region (last 4 KiB) stays
- * as stored in the image.
+ * The internal flash model covers the whole part (64 KiB Blue Pill, 128 KiB STeaMi): at
+ * power-up of the board the ELF's flash contents are written as a programmer would (not
+ * through the FPEC: no busy time, no erase count). Blue Pill: the image area (first
+ * 60 KiB) is erased and written, the config region (last 4 KiB) stays as stored in the
+ * image. STeaMi: only the pages the ELF occupies from 0x0800C000 are erased and written;
+ * everything else (DAPLink bootloader, factory config page, config journal, DAPLink's
+ * user config page) stays as stored in the image.
+ *
+ * STeaMi start-up: a real DAPLink bootloader in the image runs as any code would. With
+ * the bootloader area blank, a stand-in does what DAPLink's bootloader does before it
+ * starts an interface image (source/daplink/bootloader/main_bootloader.c main() and
+ * source/daplink/validation.c validate_bin_nvic_base(), read for its behaviour): the
+ * initial SP must lie in 0x20000000..0x20005000 and the Reset, NMI and HardFault
+ * vectors in 0x0800C000..0x08020000 (both ends included; stm32f103xb_bl.c's regions);
+ * then VTOR = 0x0800C000, CONTROL = 0, SP and PC from the table. An image that fails is
+ * not started (the real bootloader stays in MAINTENANCE mode).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +32,15 @@ static const emu_board_pins_t boards[] = {
     {.name = "bluepill",
      .scl = {1, 10}, .sda = {1, 11},
      .sck = {0, 5}, .miso = {0, 6}, .mosi = {0, 7}, .cs = {0, 4},
-     .spi_remap = false, .needs_jtag_off = false},
+     .spi_remap = false, .needs_jtag_off = false,
+     .flash_size = 0x10000u, .image_base = 0u, .config_base = 0xF000u},
     /* firmware/port/stm32f103/boards/steami.h: SPI1 remapped onto JTAG pins PB3/PB4 */
     {.name = "steami",
      .scl = {1, 10}, .sda = {1, 11},
      .sck = {1, 3}, .miso = {1, 4}, .mosi = {1, 5}, .cs = {2, 15},
-     .spi_remap = true, .needs_jtag_off = true},
+     .spi_remap = true, .needs_jtag_off = true,
+     /* stm32f103xb_steami.ld */
+     .flash_size = 0x20000u, .image_base = 0xC000u, .config_base = 0x1EC00u},
 };
 
 static emu_options_t opts;
@@ -51,14 +66,59 @@ int emu_configure(const emu_options_t *opt)
     return 0;
 }
 
-/* The programmer: firmware into the first 60 KiB, the rest of that area erased. */
+/* The programmer (see the file comment). */
 static void program_firmware(void)
 {
-    uint8_t *arr = (uint8_t *)(uintptr_t)f1m_array(E.f1); /* see the file comment */
-    memcpy(arr, E.elf.flash, E.elf.flash_len);
-    memset(arr + E.elf.flash_len, 0xFF, EMU_CONFIG_BASE - E.elf.flash_len);
+    uint8_t *arr = (uint8_t *)(uintptr_t)f1m_array(E.f1);
+    uint32_t base = EMU_IMAGE_BASE, end = EMU_CONFIG_BASE;
+    if (base) /* the pages the image occupies, as DAPLink's page-wise programming */
+        end = (E.elf.flash_len + F1M_PAGE - 1u) / F1M_PAGE * F1M_PAGE;
+    memset(arr + base, 0xFF, end - base);
+    memcpy(arr + base, E.elf.flash + base, E.elf.flash_len - base);
     flash_sync_all();
     emu_decode_cache_clear();
+}
+
+#define BL_SIZE 0xBC00u /* DAPLink bootloader area, daplink_addr.h DAPLINK_ROM_BL_SIZE */
+
+const char *emu_boot_vectors(uint32_t *sp, uint32_t *pc, uint32_t *vtor)
+{
+    const uint8_t *fl = E.flash_mem;
+    uint32_t base = 0;
+    *vtor = 0;
+    if (EMU_IMAGE_BASE) {
+        bool blank = true;
+        for (uint32_t i = 0; i < BL_SIZE && blank; i++)
+            blank = fl[i] == 0xFF;
+        if (blank) { /* the stand-in */
+            base = EMU_IMAGE_BASE;
+            uint32_t w[4];
+            memcpy(w, fl + base, sizeof w);
+            bool ok = w[0] >= 0x20000000u && w[0] <= 0x20005000u;
+            for (int i = 1; i < 4; i++)
+                ok = ok && w[i] >= EMU_FLASH_BASE + base && w[i] <= EMU_FLASH_BASE + 0x20000u;
+            *sp = w[0];
+            *pc = w[1];
+            if (!ok)
+                return "DAPLink bootloader stand-in: the image at 0x0800C000 fails "
+                       "validate_bin_nvic (SP, Reset, NMI, HardFault): it stays in MAINTENANCE";
+            *vtor = EMU_FLASH_BASE + base;
+            /* The clocks as the bootloader leaves them (DAPLink's stm32f103xb sdk.c
+             * sdk_init(): HSE x9 = 72 MHz on the PLL, APB1 /2, two flash wait states):
+             * the firmware must not assume the reset state. */
+            E.rcc.cr |= (1u << 16) | (1u << 24); /* HSEON, PLLON */
+            E.rcc.hse_ready = E.rcc.pll_ready = emu_now();
+            E.rcc.cfgr = (1u << 16) | (7u << 18) | (4u << 8) | (2u << 2) | 2u;
+            E.fl.acr = (E.fl.acr & ~7u) | 2u;
+            E.rcc.hclk = E.rcc.pclk2 = 72000000u;
+            E.rcc.pclk1 = 36000000u;
+            emu_set_hclk(72000000u);
+            return NULL;
+        }
+    }
+    memcpy(sp, fl, 4);
+    memcpy(pc, fl + 4, 4);
+    return NULL;
 }
 
 static void run_boot(void)
@@ -93,6 +153,16 @@ int board_open(const board_config_t *cfg)
     E.i2c.evt_since = EMU_NEVER;
     if (emu_elf_load(&E.elf, opts.elf_path, EMU_FLASH_BASE, EMU_CONFIG_BASE) != 0)
         return -1;
+    for (uint32_t i = 0; i < EMU_IMAGE_BASE && i < E.elf.flash_len; i++) {
+        if (E.elf.flash[i] != 0xFF) {
+            fprintf(stderr, "flashbridge-emu: %s loads below 0x%08x: not an image for the %s "
+                            "(build it with BOARD=%s)\n",
+                    opts.elf_path, (unsigned)(EMU_FLASH_BASE + EMU_IMAGE_BASE), E.pins->name,
+                    E.pins->name);
+            emu_elf_free(&E.elf);
+            return -1;
+        }
+    }
     E.pc = cfg->powercut;
     E.w25 = w25m_create(cfg->flash_image, cfg->timing_max ? W25M_TIMING_MAX : W25M_TIMING_TYPICAL,
                         E.pc);

@@ -1023,12 +1023,13 @@ static void cpu_reset(void)
     uc_reg_write(E.uc, UC_ARM_REG_BASEPRI, &zero);
     uc_reg_write(E.uc, UC_ARM_REG_XPSR, &xpsr);
     uc_reg_write(E.uc, UC_ARM_REG_LR, &lr);
-    memcpy(&sp, E.flash_mem, 4);
-    memcpy(&pc, E.flash_mem + 4, 4);
+    const char *no_start = emu_boot_vectors(&sp, &pc, &E.nvic.vtor);
     uc_reg_write(E.uc, UC_ARM_REG_SP, &sp);
     uc_reg_write(E.uc, UC_ARM_REG_PC, &pc);
     E.seq_pc = pc & ~1u;
-    if (!(pc & 1u) || !in_flash(pc))
+    if (no_start)
+        lockup(no_start);
+    else if (!(pc & 1u) || !in_flash(pc))
         lockup("reset vector is not a Thumb address in flash");
     emu_kick();
 }

@@ -173,8 +173,9 @@ static void start_erase(void)
         emu_violation("page erase of 0x%08x (FLASH_AR) outside the flash", (unsigned)a);
         return;
     }
-    if (offset < EMU_CONFIG_BASE)
-        emu_violation("page erase of 0x%08x: inside the firmware image", (unsigned)a);
+    if (offset < EMU_CONFIG_BASE || offset >= EMU_CONFIG_BASE + 0x1000u)
+        emu_violation("page erase of 0x%08x: outside the config region (firmware image, "
+                      "or the STeaMi's DAPLink pages)", (unsigned)a);
     model_result(f1m_erase_page(E.f1, offset, now), "page erase", a);
     sync_range(offset - offset % F1M_PAGE, F1M_PAGE);
 }
@@ -306,8 +307,9 @@ static bool hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
         emu_violation("flash programming with the HSI off");
         return true;
     }
-    if (off < EMU_CONFIG_BASE)
-        emu_violation("flash programming at 0x%08x: inside the firmware image", (unsigned)a);
+    if (off < EMU_CONFIG_BASE || off >= EMU_CONFIG_BASE + 0x1000u)
+        emu_violation("flash programming at 0x%08x: outside the config region (firmware "
+                      "image, or the STeaMi's DAPLink pages)", (unsigned)a);
     model_result(f1m_program(E.f1, off, (uint16_t)value, emu_now()), "program", a);
     return true;
 }

@@ -22,9 +22,13 @@
 #include "w25q64_model.h"
 
 #define EMU_FLASH_BASE   0x08000000u
-#define EMU_FLASH_SIZE   0x10000u /* F103C8: 64 KiB, the f1flash model's array */
+/* The board's part (emu_board_pins_t): F103C8 64 KiB, or the STeaMi's F103CB 128 KiB,
+ * the f1flash model's array; the config journal's first byte (never loaded from the
+ * ELF); where the firmware image starts (after the STeaMi's DAPLink bootloader). */
+#define EMU_FLASH_SIZE   (E.pins->flash_size)
 #define EMU_FLASH_WINDOW 0x20000u /* decoded as flash (and watched by the stall detector) */
-#define EMU_CONFIG_BASE  0xF000u  /* last 4 KiB: never loaded from the ELF */
+#define EMU_CONFIG_BASE  (E.pins->config_base)
+#define EMU_IMAGE_BASE   (E.pins->image_base)
 #define EMU_SRAM_BASE    0x20000000u
 #define EMU_SRAM_SIZE    0x5000u
 #define EMU_PERIPH_BASE  0x40000000u
@@ -58,6 +62,7 @@ typedef struct emu_board_pins {
     emu_pin_t scl, sda, sck, miso, mosi, cs;
     bool spi_remap; /* AFIO_MAPR.SPI1_REMAP */
     bool needs_jtag_off; /* SPI pins shared with JTAG: SWJ_CFG must release them */
+    uint32_t flash_size, image_base, config_base; /* internal flash offsets */
 } emu_board_pins_t;
 
 /* ---- core peripherals ---- */
@@ -264,6 +269,10 @@ int emu_cpu_create(void);
 void emu_decode_cache_clear(void);
 void emu_cpu_destroy(void);
 void emu_system_reset(const char *cause);
+/* After a reset: the initial SP, PC and VTOR the CPU starts with (emu_board.c: the
+ * vector table at 0, or on the STeaMi with no bootloader in the image the DAPLink
+ * bootloader's hand-over to 0x0800C000). NULL, or why nothing would start. */
+const char *emu_boot_vectors(uint32_t *sp, uint32_t *pc, uint32_t *vtor);
 void emu_power_off(void);
 void emu_power_on(void);
 /* NVIC interface for the models. */

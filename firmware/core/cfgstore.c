@@ -7,7 +7,9 @@
  * Record: type ('W' write, 'C' clear), len, offset (u16 BE), len data bytes padded with
  * 0xFF to even, CRC-16 (BE) of everything before it.
  * Mount picks the valid bank (header CRC and snapshot CRC match) with the newest
- * sequence; its journal ends at the first erased half-word. A record that does not check
+ * sequence; its journal ends at the first erased half-word. With no valid bank the zone
+ * is the board's factory config page when it has one (the STeaMi's, hal.h), else all
+ * 0xFF; that page is only read: the first store snapshots it into a bank. A record that does not check
  * (torn by a cut) ends the journal too, and forces a compaction before the next record.
  */
 #include "cfgstore.h"
@@ -136,7 +138,11 @@ static int rec_load(int b, uint16_t pos, uint8_t r[REC_MAX])
 static void zone_window(uint16_t off, uint8_t *dst, size_t n, bool with_pending)
 {
     if (cfg.active < 0) {
-        memset(dst, FB_CONFIG_ERASED, n);
+        uint32_t factory = hal_iflash_factory_page();
+        if (factory)
+            hal_iflash_read(factory + off, dst, n);
+        else
+            memset(dst, FB_CONFIG_ERASED, n);
     } else {
         hal_iflash_read(bank_base(cfg.active) + SNAP_OFF + off, dst, n);
         uint8_t r[REC_MAX];

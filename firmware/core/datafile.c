@@ -17,6 +17,7 @@
 
 #include "crc.h"
 #include "errors.h"
+#include "hal.h"
 #include "w25q64.h"
 
 #define CAP FB_FILE_CAPACITY
@@ -77,6 +78,9 @@ static struct {
     uint16_t len, done, chunk;
     uint8_t skips;
     const uint8_t *src; /* the frame's bytes: its queue slot is held until we finish */
+    /* a chip flashbridge did not format (mount_unformatted) */
+    bool foreign;    /* holds data we did not write: left untouched until a CLEAR */
+    bool unverified; /* no log at mount: the eraser must not erase a block with data */
 } df;
 
 /* ---- small helpers ---- */
@@ -326,6 +330,16 @@ static int er_poll(void)
         err = w25q_read(df.er_addr + df.er_check, page, sizeof page);
         if (err)
             return err;
+        if (!all_erased(page, sizeof page) && df.unverified) {
+            /* The chip had no log at mount and data turns up where mount's samples
+             * saw none: not ours, so not erased. The log is told that nothing is
+             * left to erase, so a reboot does not erase it either. */
+            df.foreign = true;
+            df.unverified = false;
+            rec_build(df.rec, REC_ERASED, df.dirty_lo, 0, 0);
+            df.er = ER_RECORD;
+            return rs_start();
+        }
         if (!all_erased(page, sizeof page)) {
             static const w25q_erase_t kind[] = {W25Q_ERASE_4K, W25Q_ERASE_32K, W25Q_ERASE_64K};
             unsigned k = df.er_size == W25Q_SECTOR ? 0u : df.er_size == W25Q_BLOCK32 ? 1u : 2u;
@@ -373,6 +387,229 @@ static int read_header(uint8_t s, bool *valid, uint32_t *gen)
     return err;
 }
 
+/* ---- chips without a log: blank, v1, or someone else's (docs/STORAGE.md) ----
+ *
+ * The v1 firmware kept the file at address 0 up to its first 0xFF byte and the 11-byte
+ * name at 0x7FF000 (our metadata sector 1); 0x7FE000 (our sector 0) was an external
+ * config zone of an earlier version. Import writes our log into sector 0 and leaves the
+ * file's bytes and the name sector as they are. Power-cut safety: before sector 0 is
+ * touched, an import record (type 'I', the file size) is programmed into the name
+ * sector's last slot, which v1 never used; until the log's header is programmed, a
+ * mount that finds that record finishes the import, and before it the chip is still
+ * plain v1. */
+#define REC_IMPORT 'I'
+#define IMPORT_SLOT (SLOTS - 1u)
+#define V1_NAME_END 11u
+#define SAMPLE_LEN 16u /* bytes read at the start of every 64 KiB data block */
+
+/* Sector s, slots from..to-1 (ignoring skip): erased. Read a page at a time: mount
+ * time on a blank chip stays a few milliseconds. */
+static int slots_erased(uint8_t s, uint16_t from, uint16_t to, uint16_t skip, bool *erased)
+{
+    uint8_t page[W25Q_PAGE];
+    *erased = true;
+    for (uint16_t slot = from; slot < to;) {
+        uint16_t n = (uint16_t)(W25Q_PAGE / REC_SIZE - slot % (W25Q_PAGE / REC_SIZE));
+        if (n > to - slot)
+            n = (uint16_t)(to - slot);
+        int err = w25q_read(meta_addr(s, slot), page, (size_t)n * REC_SIZE);
+        if (err)
+            return err;
+        for (uint16_t i = 0; i < n; i++) {
+            if (slot + i != skip && !all_erased(&page[i * REC_SIZE], REC_SIZE)) {
+                *erased = false;
+                return FB_OK;
+            }
+        }
+        slot = (uint16_t)(slot + n);
+    }
+    return FB_OK;
+}
+
+static bool rec_type_known(uint8_t t)
+{
+    return t == REC_NAME || t == REC_SIZE_T || t == REC_CLEAR || t == REC_EXTENT ||
+           t == REC_ERASED;
+}
+
+/* Sector 0 as our first compaction leaves it when a cut stops it: records from slot 1
+ * on, in order, the last one possibly torn, and the header (slot 0, programmed last)
+ * torn or not there; nothing else. */
+static int meta0_is_partial_log(bool *ours)
+{
+    uint8_t r[REC_SIZE];
+    bool header = false, torn = false;
+    uint16_t records = 0;
+    *ours = false;
+    for (uint16_t slot = 0; slot < SLOTS; slot++) {
+        int err = w25q_read(meta_addr(0, slot), r, sizeof r);
+        if (err)
+            return err;
+        bool erased = all_erased(r, sizeof r);
+        if (slot == 0) {
+            header = !erased;
+            continue;
+        }
+        if (erased) {
+            bool rest;
+            err = slots_erased(0, slot, SLOTS, SLOTS, &rest);
+            if (err || !rest)
+                return err;
+            break;
+        }
+        if (torn)
+            return FB_OK; /* something after a torn record */
+        torn = !(rec_ok(r) && rec_type_known(r[0]));
+        records++;
+    }
+    *ours = records > 0 && !(header && torn);
+    return FB_OK;
+}
+
+/* The v1 name sector: the name, then erased bytes (the import slot aside). */
+static int v1_name_sector(bool *is_v1)
+{
+    uint8_t r[REC_SIZE];
+    *is_v1 = false;
+    int err = w25q_read(meta_addr(1, 0), r, sizeof r);
+    if (err)
+        return err;
+    for (unsigned i = 0; i < V1_NAME_END; i++)
+        if (r[i] == 0xFF)
+            return FB_OK;
+    if (!all_erased(&r[V1_NAME_END], REC_SIZE - V1_NAME_END))
+        return FB_OK;
+    return slots_erased(1, 1, SLOTS, IMPORT_SLOT, is_v1);
+}
+
+/* v1's end-of-file rule: the first 0xFF byte from address 0. Reads the whole file
+ * once (8 MiB: about 4 s at 18 MHz), kicking the watchdog as it goes. */
+static int v1_size(uint32_t *size)
+{
+    uint8_t page[W25Q_PAGE];
+    for (uint32_t a = 0; a < CAP; a += W25Q_PAGE) {
+        int err = w25q_read(a, page, sizeof page);
+        if (err)
+            return err;
+        for (unsigned i = 0; i < sizeof page; i++) {
+            if (page[i] == 0xFF) {
+                *size = a + i;
+                return FB_OK;
+            }
+        }
+        if (a % W25Q_BLOCK64 == 0)
+            hal_watchdog_kick();
+    }
+    *size = CAP;
+    return FB_OK;
+}
+
+/* The start of every 64 KiB block erased: taken for a blank chip (mount stays short;
+ * the eraser then checks every page before it erases, see df.unverified). */
+static int data_samples_erased(bool *erased)
+{
+    uint8_t s[SAMPLE_LEN];
+    *erased = true;
+    for (uint32_t a = 0; a < CAP; a += W25Q_BLOCK64) {
+        int err = w25q_read(a, s, sizeof s);
+        if (err)
+            return err;
+        if (!all_erased(s, sizeof s)) {
+            *erased = false;
+            return FB_OK;
+        }
+    }
+    return FB_OK;
+}
+
+static int wait_device(void)
+{
+    int err;
+    while ((err = w25q_poll()) == FB_EAGAIN)
+        ;
+    return err;
+}
+
+/* Import the v1 file: its name and size become our state, and our log is written into
+ * sector 0 by the record writer's compaction, driven by the eraser's record step (so
+ * that STATUS shows the work and every command waits for it). */
+static int import_v1(const uint8_t name[FB_FILENAME_LEN], uint32_t size, bool mark)
+{
+    if (mark) {
+        uint8_t r[REC_SIZE];
+        rec_build(r, (enum rec_type)REC_IMPORT, size, 0, 0);
+        int err = w25q_program_start(meta_addr(1, IMPORT_SLOT), r, sizeof r);
+        if (!err)
+            err = wait_device();
+        if (err)
+            return err;
+    }
+    memcpy(df.name, name, FB_FILENAME_LEN);
+    df.size = size;
+    df.n_ext = 1;
+    df.ext[0].f = 0;
+    df.ext[0].a = 0;
+    df.dirty_lo = 0;
+    df.dirty_len = 0; /* nothing of the chip is ours to erase */
+    rec_build(df.rec, REC_SIZE_T, size, 0, 0);
+    df.er = ER_RECORD;
+    int err = rs_start();
+    return err == FB_EAGAIN ? FB_OK : err;
+}
+
+/* The v1 name at 0x7FF000, or our default name where v1 never stored one. */
+static int v1_name(uint8_t name[FB_FILENAME_LEN])
+{
+    int err = w25q_read(meta_addr(1, 0), name, FB_FILENAME_LEN);
+    if (!err && all_erased(name, FB_FILENAME_LEN))
+        memcpy(name, FB_DEFAULT_FILENAME, FB_FILENAME_LEN);
+    return err;
+}
+
+static int mount_unformatted(void)
+{
+    uint8_t name[FB_FILENAME_LEN], r[REC_SIZE];
+    int err = w25q_read(meta_addr(1, IMPORT_SLOT), r, sizeof r);
+    if (err)
+        return err;
+    if (r[0] == REC_IMPORT && rec_ok(r) && get32(&r[1]) <= CAP) {
+        /* An import a cut interrupted: sector 0 is ours, finish it. */
+        err = v1_name(name);
+        return err ? err : import_v1(name, get32(&r[1]), false);
+    }
+    bool v1, meta0_blank, meta1_blank, ours, data_blank = false;
+    uint8_t first;
+    if ((err = v1_name_sector(&v1)) != FB_OK ||
+        (err = slots_erased(0, 0, SLOTS, SLOTS, &meta0_blank)) != FB_OK ||
+        (err = slots_erased(1, 0, SLOTS, SLOTS, &meta1_blank)) != FB_OK ||
+        (err = w25q_read(0, &first, 1)) != FB_OK)
+        return err;
+    /* v1: the name sector as v1 writes it, or never written (then our default name)
+     * with file bytes at 0. Sector 0 must be blank: v1's old config zone is not ours
+     * to erase. */
+    if (meta0_blank && (v1 || (meta1_blank && first != 0xFF))) {
+        uint32_t size;
+        if ((err = v1_name(name)) != FB_OK || (err = v1_size(&size)) != FB_OK)
+            return err;
+        return import_v1(name, size, true);
+    }
+    ours = false;
+    if (!meta0_blank && (err = meta0_is_partial_log(&ours)) != FB_OK)
+        return err;
+    if (meta1_blank && meta0_blank && (err = data_samples_erased(&data_blank)) != FB_OK)
+        return err;
+    if (meta1_blank && (ours || data_blank)) {
+        /* Blank, or our own first format cut short: formatted as it always was (the
+         * eraser checks every block before erasing it). */
+        df.unverified = !ours;
+        return FB_OK;
+    }
+    /* Someone else's data: nothing is erased until the host clears the chip. */
+    df.foreign = true;
+    df.dirty_len = 0;
+    return FB_OK;
+}
+
 int df_mount(void)
 {
     bool valid[2];
@@ -384,7 +621,7 @@ int df_mount(void)
             return err;
     }
     if (!valid[0] && !valid[1])
-        return FB_OK;
+        return mount_unformatted();
     /* Serial-number comparison so the generation may wrap. */
     df.active = (!valid[0] || (valid[1] && (int32_t)(gen[1] - gen[0]) > 0)) ? 1 : 0;
     df.gen = gen[df.active];
@@ -440,6 +677,8 @@ int df_append_start(const uint8_t *data, size_t n)
     FB_ASSERT(df.op == OP_IDLE);
     if (n > DF_APPEND_MAX)
         return FB_EINVAL;
+    if (df.foreign)
+        return FB_EFULL; /* no room that is ours until CLEAR_FLASH */
     if (n > CAP - used())
         return FB_EFULL;
     if (n == 0)
@@ -458,6 +697,8 @@ int df_set_name_start(const uint8_t name[FB_FILENAME_LEN])
     FB_ASSERT(df.op == OP_IDLE);
     if (!df_name_valid(name))
         return FB_ENAME;
+    if (df.foreign)
+        return FB_EFULL;
     /* rec_build takes the name from the state: build from a copy, keep the state. */
     uint8_t old[FB_FILENAME_LEN];
     memcpy(old, df.name, sizeof old);
@@ -470,6 +711,13 @@ int df_set_name_start(const uint8_t name[FB_FILENAME_LEN])
 int df_clear_start(void)
 {
     FB_ASSERT(df.op == OP_IDLE);
+    if (df.foreign || df.unverified) {
+        /* The host clears a chip we did not write: all of it is to be erased. */
+        df.foreign = false;
+        df.unverified = false;
+        rec_build(df.rec, REC_CLEAR, 0, 0, CAP);
+        return op_record(false);
+    }
     /* The new file starts at the next sector boundary after the old one: blank there,
      * so appends can go on at once while everything behind it is erased. */
     uint32_t start = ring_add(frontier(), (W25Q_SECTOR - frontier() % W25Q_SECTOR) % W25Q_SECTOR);
@@ -580,6 +828,11 @@ int df_background(void)
         return err;
     }
     return (df.dirty_len || df.er != ER_IDLE) ? FB_EAGAIN : FB_OK;
+}
+
+bool df_foreign(void)
+{
+    return df.foreign;
 }
 
 bool df_background_pending(void)

@@ -51,6 +51,11 @@ bool df_background_pending(void);
  * (df_background() until this is false) before a foreground operation or a read. */
 bool df_background_busy(void);
 
+/* The chip holds data flashbridge did not write and cannot import (EXT_STATUS
+ * FOREIGN): nothing is erased, appends and renames fail with FB_EFULL, the file reads
+ * as empty, until df_clear_start() (the host's CLEAR_FLASH) makes all of it ours. */
+bool df_foreign(void);
+
 /* Copy n file bytes at offset; bytes past the end of the file read as 0xFF. */
 int df_read(uint32_t offset, uint8_t *dst, size_t n);
 uint32_t df_size(void);

@@ -43,6 +43,7 @@ static void publish_file(void)
 {
     mb_publish_filename(df_name());
     mb_publish_file_size(df_size());
+    mb_set_foreign(df_foreign());
 }
 
 static void flash_ready(void)
@@ -199,6 +200,7 @@ static bool background(void)
     if (!df_background_busy() && (uint32_t)(hal_millis() - eng.last_cmd_ms) < ERASE_HOLDOFF_MS)
         return false;
     int ret = df_background();
+    mb_set_foreign(df_foreign()); /* the eraser may find data that is not ours */
     if (ret != FB_OK && ret != FB_EAGAIN)
         mb_background_failed(fb_err_to_bits(ret)); /* no command's failure: ERRORS only */
     if (ret != FB_EAGAIN)

@@ -69,8 +69,8 @@ void mb_publish_filename(const uint8_t name[FB_FILENAME_LEN]);
 void mb_publish_file_size(uint32_t size);
 /* Background erasing in progress (EXT_STATUS ERASING). */
 void mb_set_erasing(bool on);
-/* The flash holds data flashbridge did not write and left untouched (EXT_STATUS
- * FOREIGN). */
+/* The W25Q64 holds data flashbridge did not write, left untouched (EXT_STATUS FOREIGN,
+ * datafile.h df_foreign). */
 void mb_set_foreign(bool on);
 /* An APPEND_CRC frame was accepted: its seq and the new file size, published together
  * (STREAM_STATE). */

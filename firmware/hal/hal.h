@@ -46,6 +46,10 @@ uint32_t hal_iflash_page_size(void);
 /* main loop: first byte offset and size of the region the core may use. */
 uint32_t hal_iflash_region_base(void);
 uint32_t hal_iflash_region_size(void);
+/* main loop: offset of a 1 KiB page holding the board's factory config zone, which the
+ * core reads as the zone until its own region holds one and never erases or programs;
+ * 0 when the board has none (offset 0 is the vector table, never such a page). */
+uint32_t hal_iflash_factory_page(void);
 /* main loop: copy n bytes at offset into dst (plain memory read on hardware). */
 void hal_iflash_read(uint32_t offset, void *dst, size_t n);
 /* main loop: unlock, erase the page containing offset, relock. Blocks for the erase

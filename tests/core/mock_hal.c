@@ -96,8 +96,20 @@ uint32_t hal_iflash_region_size(void)
     return REGION_SIZE;
 }
 
+uint32_t mock_iflash_factory;
+
+uint32_t hal_iflash_factory_page(void)
+{
+    return mock_iflash_factory;
+}
+
 void hal_iflash_read(uint32_t offset, void *dst, size_t n)
 {
+    if (mock_iflash_factory && offset >= mock_iflash_factory &&
+        offset + n <= mock_iflash_factory + F1M_PAGE) {
+        memcpy(dst, f1m_array(mock_f1) + offset, n);
+        return;
+    }
     assert_true(offset >= REGION_BASE && offset + n <= REGION_BASE + REGION_SIZE);
     memcpy(dst, f1m_array(mock_f1) + offset, n);
 }
@@ -157,6 +169,7 @@ void mock_boot_fresh(void)
     mock_irq_depth = 0;
     mock_spi_fail = 0;
     mock_iflash_fail = 0;
+    mock_iflash_factory = 0;
     mock_w25 = w25m_create(NULL, W25M_TIMING_TYPICAL, NULL);
     mock_f1 = f1m_create(NULL, 65536u, F1M_TIMING_TYPICAL, NULL);
     assert_non_null(mock_w25);

@@ -21,6 +21,8 @@ extern int mock_irq_depth;
 /* Fail the next n SPI transfers with FB_ETIMEOUT / internal-flash ops with FB_EFLASH. */
 extern int mock_spi_fail;
 extern int mock_iflash_fail;
+/* Offset of a factory config page in the internal flash model (0: none, the default). */
+extern uint32_t mock_iflash_factory;
 
 /* Fresh in-memory models and a booted core. */
 void mock_boot_fresh(void);

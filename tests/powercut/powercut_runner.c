@@ -13,6 +13,8 @@
  *   - file name: old or new;
  *   - after the background eraser has finished, the file is still intact, and an
  *     append still works.
+ * The v1 import (a W25Q64 in the v1 layout met at power-up) is cut the same way at
+ * every step it makes: the file, name and bytes, must come up unchanged every time.
  * Prints the number of cuts checked; exits non-zero on the first violation.
  */
 #include <stdbool.h>
@@ -387,6 +389,60 @@ static const op_t clear_then_append[] = {
 static const op_t meta_setup[] = {APPEND(100, 12)};
 static op_t meta_compaction[260];
 
+/* ---- v1 import (docs/STORAGE.md): the steps happen at power-up ---- */
+
+#define V1_SIZE 20000u
+#define V1_NAME "LEGACY  CSV"
+#define V1_NAME_ADDR 0x7FF000u
+
+static uint8_t v1_byte(uint32_t i)
+{
+    uint8_t b = pattern(i, 77);
+    return b == 0xFF ? 0x5A : b; /* v1's file ends at its first 0xFF */
+}
+
+static void run_import_scenario(void)
+{
+    const char *name = "v1 import at power-up";
+    fresh_board();
+    size_t fl, cl;
+    const uint8_t *f = board_flash_array(&fl), *c = board_config_array(&cl);
+    uint8_t *v1 = malloc(fl), *cfg = malloc(cl);
+    if (!v1 || !cfg)
+        exit(2);
+    memcpy(v1, f, fl);
+    memcpy(cfg, c, cl);
+    for (uint32_t i = 0; i < V1_SIZE; i++)
+        v1[i] = committed.file[i] = v1_byte(i);
+    memcpy(&v1[V1_NAME_ADDR], V1_NAME, FB_FILENAME_LEN);
+    memcpy(committed.name, V1_NAME, FB_FILENAME_LEN);
+    committed.size = V1_SIZE;
+    uint64_t base = pc.steps;
+    board_load_images(v1, cfg);
+    if (board_power_dead() || !wait_background())
+        die(name, 0, "import failed without a cut");
+    uint64_t total = pc.steps - base;
+    if (total == 0)
+        die(name, 0, "the import wrote nothing: not a v1 chip to the firmware?");
+    check(&(scenario_t){name, NULL, 0, NULL, 0}, 0, &committed, &committed);
+    for (uint64_t k = 1; k <= total; k++) {
+        pc.cut_at = pc.steps + k;
+        board_load_images(v1, cfg);
+        for (int i = 0; i < 1000 && !board_power_dead(); i++)
+            board_wait(1000000);
+        if (!board_power_dead())
+            die(name, k, "the armed cut never happened");
+        board_power_cycle(1000000);
+        /* Before the import or after it, the file is the v1 file. */
+        check(&(scenario_t){name, NULL, 0, NULL, 0}, k, &committed, &committed);
+        cuts_checked++;
+    }
+    printf("powercut: %-26s %5llu steps, each one cut and checked\n", name,
+           (unsigned long long)total);
+    free(v1);
+    free(cfg);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < N(cfg_compaction); i++)
@@ -408,6 +464,7 @@ int main(void)
     };
     for (size_t i = 0; i < N(scenarios); i++)
         run_scenario(&scenarios[i]);
+    run_import_scenario();
     board_close();
     free(saved_flash);
     free(saved_config);

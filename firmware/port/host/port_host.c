@@ -148,6 +148,21 @@ uint32_t hal_iflash_region_size(void)
     return PORT_HOST_IFLASH_REGION_SIZE;
 }
 
+/* A board with a factory config page (the STeaMi's, at 0xBC00 of its 128 KiB) has it
+ * at this offset of the model; 0: none. Only ever read. */
+static uint32_t factory_page;
+
+void port_host_set_factory_page(uint32_t offset)
+{
+    FB_ASSERT(offset == 0 || offset + F1M_PAGE <= PORT_HOST_IFLASH_REGION_BASE);
+    factory_page = offset;
+}
+
+uint32_t hal_iflash_factory_page(void)
+{
+    return factory_page;
+}
+
 /* The core may only touch its own region: anything else would overwrite the firmware
  * on the real part. */
 static void check_region(uint32_t offset, size_t n)
@@ -159,7 +174,10 @@ static void check_region(uint32_t offset, size_t n)
 
 void hal_iflash_read(uint32_t offset, void *dst, size_t n)
 {
-    check_region(offset, n);
+    if (!factory_page || offset < factory_page || offset >= factory_page + F1M_PAGE)
+        check_region(offset, n);
+    else
+        FB_ASSERT(n <= F1M_PAGE && offset - factory_page <= F1M_PAGE - n);
     memcpy(dst, f1m_array(P.iflash) + offset, n);
 }
 

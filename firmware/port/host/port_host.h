@@ -39,6 +39,10 @@
 #define PORT_HOST_IFLASH_PROGRAM_BOUND_NS 1000000ull
 #define PORT_HOST_IFLASH_ERASE_BOUND_NS   100000000ull
 
+/* Read-only factory config page at this offset of the internal flash model (below the
+ * region), as the STeaMi has one; 0 (the default) for none. */
+void port_host_set_factory_page(uint32_t offset);
+
 typedef struct port_host_machine {
     /* Current virtual time in ns (the main loop's time; equal to the bus time while an
      * interrupt is being delivered). */

@@ -1,9 +1,10 @@
 /*
  * Internal flash, the config region (hal_iflash_*): RM0008 §3.3, PM0075 §2.3 / §3.
  *
- * Layout: 64 KiB at 0x08000000, 1 KiB pages (F103x8). The firmware image may use the
- * first 60 KiB (the linker script's FLASH region); the last 4 KiB (offset 0xF000,
- * pages 60..63) belong to the core's config store.
+ * Layout, per board (BOARD_IFLASH_* in boards/): 1 KiB pages; 4 KiB that belong to
+ * the core's config store (the Blue Pill: the last 4 KiB of its 64 KiB; the STeaMi: the
+ * end of DAPLink's interface area), and on the STeaMi a factory config page that is
+ * only ever read. The firmware image never overlaps them (the linker scripts).
  *
  * While the flash interface programs or erases, any fetch or read from the flash
  * stalls the CPU until it finishes (PM0075 §2.3). So the routines that start and wait
@@ -19,6 +20,7 @@
  */
 #include <string.h>
 
+#include "board.h"
 #include "errors.h"
 #include "hal.h"
 #include "port.h"
@@ -27,9 +29,9 @@
 #include "regs/flash_f1.h"
 #include "regs/rcc_f1.h"
 
-#define IFLASH_SIZE        0x10000u
+#define IFLASH_SIZE        BOARD_IFLASH_SIZE
 #define IFLASH_PAGE        1024u
-#define IFLASH_REGION_BASE 0xF000u
+#define IFLASH_REGION_BASE BOARD_IFLASH_REGION_BASE
 #define IFLASH_REGION_SIZE 0x1000u
 
 /* Bounds: datasheet maxima are 70 us per half-word and 40 ms per page erase. port_ms
@@ -207,6 +209,11 @@ uint32_t hal_iflash_region_base(void)
 uint32_t hal_iflash_region_size(void)
 {
     return IFLASH_REGION_SIZE;
+}
+
+uint32_t hal_iflash_factory_page(void)
+{
+    return BOARD_IFLASH_FACTORY;
 }
 
 void hal_iflash_read(uint32_t offset, void *dst, size_t n)

@@ -35,6 +35,17 @@ void rcc_clock_init(void)
     RCC->CR |= RCC_CR_HSION;
     (void)wait_set(&RCC->CR, RCC_CR_HSIRDY, RCC_CR_HSIRDY, RDY_WAIT_LOOPS);
 
+    /* Started by a bootloader (the STeaMi's DAPLink runs from the PLL at 72 MHz,
+     * its sdk_init()): PLLSRC/PLLMUL are only writable with the PLL off (RM0008
+     * §7.3.2), and the PLL cannot be turned off while it drives SYSCLK. Back to HSI
+     * first, as after a reset. */
+    if ((RCC->CFGR & RCC_CFGR_SWS_MASK) != RCC_CFGR_SWS_HSI) {
+        RCC->CFGR &= ~RCC_CFGR_SW_MASK; /* SW = 00: HSI */
+        (void)wait_set(&RCC->CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_HSI, RDY_WAIT_LOOPS);
+    }
+    RCC->CR &= ~RCC_CR_PLLON;
+    (void)wait_set(&RCC->CR, RCC_CR_PLLRDY, 0u, RDY_WAIT_LOOPS);
+
     /* Flash: two wait states for 48 < SYSCLK <= 72 MHz and the prefetch buffer on,
      * set before SYSCLK rises (RM0008 §3.3.3). */
     FLASH->ACR = FLASH_ACR_PRFTBE | FLASH_ACR_LATENCY_2;

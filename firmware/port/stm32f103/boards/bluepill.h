@@ -27,4 +27,10 @@
 #define BOARD_CS_PIN       4u
 #define BOARD_CS_CNF_MODE  (GPIO_CNF_OUT_PP | GPIO_MODE_OUT_50M)
 
+/* Internal flash (offsets from 0x08000000): F103C8, 64 KiB; the config journal in the
+ * last 4 KiB (stm32f103x8.ld); no factory config page. */
+#define BOARD_IFLASH_SIZE        0x10000u
+#define BOARD_IFLASH_REGION_BASE 0xF000u
+#define BOARD_IFLASH_FACTORY     0u
+
 #endif

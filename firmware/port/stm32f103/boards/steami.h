@@ -30,4 +30,12 @@
 #define BOARD_CS_PIN       15u
 #define BOARD_CS_CNF_MODE  (GPIO_CNF_OUT_PP | GPIO_MODE_OUT_2M)
 
+/* Internal flash (offsets from 0x08000000): F103CB, 128 KiB, under the DAPLink
+ * bootloader (stm32f103xb_steami.ld has the map). The config journal takes the last
+ * 4 KiB of DAPLink's interface area; the factory config page at 0x0800BC00 (the v1
+ * config zone) is read, never written (docs/STORAGE.md, "STeaMi"). */
+#define BOARD_IFLASH_SIZE        0x20000u
+#define BOARD_IFLASH_REGION_BASE 0x1EC00u
+#define BOARD_IFLASH_FACTORY     0xBC00u
+
 #endif

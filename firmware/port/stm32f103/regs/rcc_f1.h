@@ -36,6 +36,7 @@ typedef struct {
 #define RCC_CFGR_SW_HSI      (0u << 0)
 #define RCC_CFGR_SW_PLL      (2u << 0)
 #define RCC_CFGR_SWS_MASK    (3u << 2)
+#define RCC_CFGR_SWS_HSI     (0u << 2)
 #define RCC_CFGR_SWS_PLL     (2u << 2)
 #define RCC_CFGR_HPRE_MASK   (15u << 4)  /* 0xxx: SYSCLK not divided */
 #define RCC_CFGR_PPRE1_MASK  (7u << 8)

@@ -228,7 +228,7 @@ static uint32_t fat_entry(const struct fatvol *v, uint32_t n)
         return eoc & 0xFFF8u; /* media byte 0xF8 with the high bits set */
     if (n == 1 || n == ic)
         return eoc;
-    if (n >= 2 && n < ic)
+    if (n < ic) /* n >= 2 here */
         return n + 1u == ic ? eoc : n + 1u;
     if (n >= v->file_cl && n < v->file_cl + fc)
         return n + 1u == v->file_cl + fc ? eoc : n + 1u;
@@ -258,7 +258,7 @@ static void fat_sector(const struct fatvol *v, uint32_t s, uint8_t *b)
 
 static uint32_t put_str(uint8_t *b, uint32_t at, const char *s, uint32_t max)
 {
-    for (uint32_t i = 0; s[i] != '\0' && i < max; i++)
+    for (uint32_t i = 0; i < max && s[i] != '\0'; i++)
         b[at++] = (uint8_t)s[i];
     return at;
 }

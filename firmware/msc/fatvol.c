@@ -1,7 +1,7 @@
 /* Read-only FAT volume generated per sector; see fatvol.h and docs/USB.md.
  *
- * Layout (superfloppy, no partition table): boot sector, FAT x2, one root directory
- * sector, then the data clusters: CONFIG.BIN, INFO.TXT, and a run reserved for the data
+ * Layout (superfloppy, no partition table): boot sector, FAT x2, the root directory
+ * (its first sector holds our entries), then the data clusters: CONFIG.BIN, INFO.TXT, and a run reserved for the data
  * file's whole capacity. Because the geometry depends only on the capacity, a growing
  * file changes its directory entry, its FAT chain and INFO.TXT, nothing else. */
 #include "fatvol.h"
@@ -10,7 +10,8 @@
 
 #define RESERVED_SECTORS 1u
 #define NUM_FATS         2u
-#define ROOT_ENTRIES     16u /* one sector: label + three files */
+#define ROOT_ENTRIES     512u /* we use 4; 512 is what the FAT spec asks of FAT16 "for
+                               * maximum compatibility" */
 #define ROOT_SECTORS     (ROOT_ENTRIES * 32u / FATVOL_SECTOR)
 #define FAT12_MAX        4084u  /* clusters; more is FAT16 (Microsoft FAT spec rule) */
 #define FAT16_MAX        65524u
@@ -371,13 +372,15 @@ int fatvol_read(struct fatvol *v, uint32_t lba, uint8_t *buf)
     memset(buf, 0, FATVOL_SECTOR);
     if (lba >= v->total)
         return FATVOL_E_RANGE;
+    uint32_t root_lba = RESERVED_SECTORS + NUM_FATS * v->fat_sectors;
+    if (lba >= v->data_lba)
+        return data_sector(v, lba, buf);
     if (lba == 0)
         boot_sector(v, buf);
-    else if (lba < RESERVED_SECTORS + NUM_FATS * v->fat_sectors)
+    else if (lba < root_lba)
         fat_sector(v, (lba - RESERVED_SECTORS) % v->fat_sectors, buf);
-    else if (lba < v->data_lba)
+    else if (lba == root_lba)
         root_sector(v, buf);
-    else
-        return data_sector(v, lba, buf);
+    /* else: the rest of the root directory, free entries */
     return FATVOL_OK;
 }

@@ -144,10 +144,10 @@ static void execute(struct msc *m, uint8_t lun, uint8_t cb_len)
         fail(m, SK_ILLEGAL_REQUEST, 0x24, 0x00); /* INVALID FIELD IN CDB */
         return;
     }
-    bool known = op == OP_TEST_UNIT_READY || op == OP_READ_CAPACITY10 || op == OP_READ10 ||
+    bool medium = op == OP_TEST_UNIT_READY || op == OP_READ_CAPACITY10 || op == OP_READ10 ||
                  op == OP_MODE_SENSE6 || op == OP_PREVENT_ALLOW || op == OP_START_STOP_UNIT ||
                  is_write(op);
-    if (known) {
+    if (medium) {
         /* A change is only taken between commands, never inside a READ's sectors. */
         if (!m->ejected && fatvol_apply(m->vol, false))
             m->unit_attention = true;
@@ -236,17 +236,14 @@ enum msc_action msc_cbw(struct msc *m, const uint8_t *pkt, size_t len)
 {
     if (m->act != MSC_WAIT_CBW)
         return m->act; /* out of sequence: the transport only reads a CBW when asked */
-    uint8_t flags = len == MSC_CBW_LEN ? pkt[12] : 0, lun = 0, cb_len = 0;
-    if (len == MSC_CBW_LEN) {
-        lun = pkt[13];
-        cb_len = pkt[14];
-    }
-    /* Not valid, or not meaningful (reserved bits, CB length): BOT 6.6.1. */
-    if (len != MSC_CBW_LEN || get_le32(pkt) != CBW_SIGNATURE || (flags & 0x7Fu) != 0 ||
-        (lun & 0xF0u) != 0 || cb_len == 0 || cb_len > 16) {
+    /* Not valid (length, signature) or not meaningful (reserved bits, CB length): both
+     * pipes halt until Reset Recovery, BOT 6.6.1. */
+    if (len != MSC_CBW_LEN || get_le32(pkt) != CBW_SIGNATURE || (pkt[12] & 0x7Fu) != 0 ||
+        (pkt[13] & 0xF0u) != 0 || pkt[14] == 0 || pkt[14] > 16) {
         m->act = MSC_STALL_BOTH;
         return m->act;
     }
+    uint8_t flags = pkt[12], lun = pkt[13], cb_len = pkt[14];
     m->tag = get_le32(&pkt[4]);
     m->host_len = get_le32(&pkt[8]);
     m->host_in = (flags & 0x80u) != 0;

@@ -79,7 +79,7 @@ static void copy_back(const struct image *img, const char *name, const uint8_t *
     int fd = mkstemp(dst);
     assert_true(fd >= 0);
     close(fd);
-    snprintf(cmd, sizeof cmd, "mcopy -n -o -i %s ::%s %s", img->path, name, dst);
+    snprintf(cmd, sizeof cmd, "%s -n -o -i %s ::%s %s", MCOPY, img->path, name, dst);
     if (run(cmd, out, sizeof out) != 0)
         fail_msg("%s: %s", cmd, out);
     size_t got_len;
@@ -96,10 +96,10 @@ static void copy_back(const struct image *img, const char *name, const uint8_t *
 static void check_image(const struct image *img, const struct fake_source *f, const char *name83)
 {
     char cmd[256], out[8192];
-    snprintf(cmd, sizeof cmd, "fsck.fat -n %s", img->path);
+    snprintf(cmd, sizeof cmd, "%s -n %s", FSCK_FAT, img->path);
     if (run(cmd, out, sizeof out) != 0)
         fail_msg("fsck.fat: %s", out);
-    snprintf(cmd, sizeof cmd, "mdir -i %s ::", img->path);
+    snprintf(cmd, sizeof cmd, "%s -i %s ::", MDIR, img->path);
     if (run(cmd, out, sizeof out) != 0)
         fail_msg("mdir: %s", out);
     assert_non_null(strstr(out, "FLASHBRIDGE"));
@@ -379,8 +379,25 @@ static void errors_and_range(void **state)
     fake_free(&f);
 }
 
+/* CMake's find_program result: "<VAR>-NOTFOUND" when the package is missing. */
+static int tools_present(void)
+{
+    static const char *const tools[] = {FSCK_FAT, MDIR, MCOPY};
+    int ok = 1;
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+        if (strstr(tools[i], "NOTFOUND") != NULL || access(tools[i], X_OK) != 0) {
+            fprintf(stderr, "test_fatvol: %s missing: install dosfstools and mtools (make deps)\n",
+                    tools[i]);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
 int main(void)
 {
+    if (!tools_present())
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(empty_file),
         cmocka_unit_test(one_mib_of_ff),

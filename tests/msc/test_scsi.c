@@ -570,6 +570,64 @@ static void read_errors(void **state)
     assert_int_equal(r.data[0], 3); /* byte 0 of the pattern */
 }
 
+/* Random CBWs (valid signature; random lengths, directions, CDBs around our opcodes):
+ * every command ends in one CSW with the right tag, no more data than the host asked
+ * for, residue = asked - sent, and a failed status always leaves sense to read. */
+static void random_cbws(void **state)
+{
+    struct rig *rg = *state;
+    static const uint8_t ops[] = {0x00, 0x03, 0x12, 0x1A, 0x1B, 0x1E, 0x25, 0x28, 0x2A, 0x0A, 0x23, 0x5A};
+    uint32_t seed = 12345, counts[3] = {0, 0, 0}, bytes = 0;
+    for (int i = 0; i < 20000; i++) {
+        uint8_t cdb[16], cbw[MSC_CBW_LEN];
+        for (int k = 0; k < 16; k++) {
+            seed = seed * 1103515245u + 12345u;
+            cdb[k] = (uint8_t)(seed >> 16);
+        }
+        cdb[0] = ops[cdb[15] % sizeof ops];
+        /* Half the commands plausible (so that data flows), half anything. */
+        bool plausible = cdb[14] & 1;
+        if (plausible) {
+            cdb[1] = 0;
+            cdb[2] = cdb[0] == 0x1A ? 0x3F : 0; /* READ(10): LBA < 65536 */
+            cdb[3] = 0;
+            cdb[7] = 0;
+            cdb[8] &= 7;
+            if (cdb[0] == 0x28)
+                cdb[4] &= 1;
+        }
+        seed = seed * 1103515245u + 12345u;
+        uint32_t host_len = (seed >> 8) % 5000u;
+        bool in = plausible || ((seed >> 4) & 1);
+        uint8_t cb_len = plausible ? 16 : (uint8_t)(6 + (seed >> 20) % 11);
+        make_cbw(cbw, (uint32_t)i, host_len, in, cdb, cb_len);
+        struct result r;
+        run_raw(&rg->m, cbw, sizeof cbw, &r);
+        assert_false(r.stalled_both);
+        assert_int_equal(r.tag, (uint32_t)i);
+        assert_true(r.len <= host_len);
+        assert_true(r.status <= MSC_STATUS_PHASE_ERROR);
+        if (!in)
+            assert_int_equal(r.len, 0);
+        if (r.status == MSC_STATUS_FAILED) {
+            if (r.len == 0)
+                assert_int_equal(r.residue, host_len);
+            assert_int_not_equal(rg->m.sense_key, 0); /* what REQUEST SENSE will say */
+        }
+        if (r.status != MSC_STATUS_PHASE_ERROR)
+            assert_int_equal(r.residue, host_len - r.len);
+        counts[r.status]++;
+        bytes += r.len;
+        if (rg->m.ejected) { /* keep the medium in most of the time */
+            const uint8_t load[6] = {0x1B, 0, 0, 0, 0x03, 0};
+            run(&rg->m, 0, false, load, 6, &r);
+        }
+    }
+    /* the mix really exercised all three outcomes and moved data */
+    assert_true(counts[0] > 5000 && counts[1] > 5000 && counts[2] > 100);
+    assert_true(bytes > 1000000);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -578,7 +636,7 @@ int main(void)
         T(read_capacity),  T(read10),           T(mode_sense6),
         T(prevent_start_stop), T(writes_refused), T(unknown_commands),
         T(malformed_cbws), T(thirteen_cases),   T(unit_attention_after_change),
-        T(change_inside_a_read), T(read_errors),
+        T(change_inside_a_read), T(read_errors), T(random_cbws),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

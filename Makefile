@@ -15,7 +15,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_RUNS  ?= 100000
 
 # python3-venv, -setuptools, -wheel: the offline `pip install ./micropython` test.
-HOST_PKGS  := cmake ninja-build gcc libc6-dev libcmocka-dev python3 python3-pytest \
+HOST_PKGS  := cmake ninja-build gcc libc6-dev libcmocka-dev python3 python3-pytest dosfstools mtools \
               python3-venv python3-setuptools python3-wheel
 FUZZ_PKGS  := clang libclang-rt-14-dev
 FW_PKGS    := gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \

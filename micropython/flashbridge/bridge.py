@@ -59,6 +59,7 @@ from .const import (
     EXT_CRC_INIT,
     EXT_FRAME_MAX,
     EXT_PAYLOAD_MAX,
+    EXT_VERSION,
     FEAT_APPEND_CRC,
     FEAT_STREAM_READ,
     FRAME_MAX,
@@ -307,7 +308,9 @@ class DaplinkBridge(object):
             self._xbuf = bytearray(EXT_FRAME_MAX)
             self._xmv = memoryview(self._xbuf)
             found = ["stream"]
-            if caps[3] & FEAT_APPEND_CRC:
+            # CAPS version 1 framed APPEND_CRC without its length (a frame with bytes
+            # after its CRC passed the check there): such a target gets v1 appends.
+            if caps[3] & FEAT_APPEND_CRC and caps[2] >= EXT_VERSION:
                 found.append("append_crc")
             if caps[3] & FEAT_STREAM_READ:
                 found.append("stream_read")
@@ -557,11 +560,14 @@ class DaplinkBridge(object):
             if n > p:
                 n = p
             if not tries:
+                # [0x12, seq, n - 1, data, CRC]: the CRC covers the length, so a frame
+                # that gains or loses bytes on the bus is refused, never stored.
                 frame[1] = (seq0 + sent) & 0xFF
-                fmv[2 : 2 + n] = mv[at : at + n]
-                crc = crc16(fmv[: 2 + n])
-                frame[2 + n] = crc >> 8
-                frame[3 + n] = crc & 0xFF
+                frame[2] = n - 1
+                fmv[3 : 3 + n] = mv[at : at + n]
+                crc = crc16(fmv[: 3 + n])
+                frame[3 + n] = crc >> 8
+                frame[4 + n] = crc & 0xFF
             credits -= 1
             try:
                 self._send(fmv[: n + APPEND_CRC_OVERHEAD])

@@ -74,6 +74,7 @@ typedef struct mock_target {
 
     /* Streaming extension. */
     bool ext;
+    uint8_t caps_version;       /* CAPS version byte; 0 = FB_EXT_VERSION */
     uint8_t last_seq;           /* last accepted APPEND_CRC */
     uint16_t crc_errors;
     struct {

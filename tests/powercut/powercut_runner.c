@@ -14,6 +14,12 @@
  *   - after the background eraser has finished, the file is still intact, and an
  *     append still works.
  * Prints the number of cuts checked; exits non-zero on the first violation.
+ *
+ * Built twice: on the simulated board (the core on the host port) and, as
+ * powercut_runner_emu, on flashbridge-emu running the shipped firmware ELF (both implement
+ * sim/board.h; the models count and cut the steps the same way on both).
+ *   powercut_runner [SCENARIO...]            (names, or parts of them; default all)
+ *   powercut_runner_emu ELF [SCENARIO...]
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +30,9 @@
 #include "board.h"
 #include "flashbridge/protocol.h"
 #include "powercut.h"
+#ifdef POWERCUT_EMU
+#include "emu.h"
+#endif
 
 #define MAX_FILE (96u * 1024u)
 
@@ -387,8 +396,21 @@ static const op_t clear_then_append[] = {
 static const op_t meta_setup[] = {APPEND(100, 12)};
 static op_t meta_compaction[260];
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int a = 1;
+#ifdef POWERCUT_EMU
+    if (argc < 2) {
+        fprintf(stderr, "usage: powercut_runner_emu ELF [SCENARIO...]\n");
+        return 2;
+    }
+    emu_options_t opt = {.elf_path = argv[a++], .board = "bluepill"};
+    if (emu_configure(&opt) != 0)
+        return 2;
+    const char *board = "emulated firmware";
+#else
+    const char *board = "simulated board";
+#endif
     for (size_t i = 0; i < N(cfg_compaction); i++)
         cfg_compaction[i] = (op_t)CFGW((uint16_t)(700 + (i % 11) * 28), 28);
     for (size_t i = 0; i < N(meta_compaction); i++)
@@ -406,11 +428,16 @@ int main(void)
         {"clear, background erase", data_64k, N(data_64k), clear_then_append,
          N(clear_then_append)},
     };
-    for (size_t i = 0; i < N(scenarios); i++)
-        run_scenario(&scenarios[i]);
+    for (size_t i = 0; i < N(scenarios); i++) {
+        bool chosen = a >= argc;
+        for (int k = a; k < argc; k++)
+            chosen = chosen || strstr(scenarios[i].name, argv[k]) != NULL;
+        if (chosen)
+            run_scenario(&scenarios[i]);
+    }
     board_close();
     free(saved_flash);
     free(saved_config);
-    printf("powercut: %lu power cuts checked, all survived\n", cuts_checked);
+    printf("powercut (%s): %lu power cuts checked, all survived\n", board, cuts_checked);
     return 0;
 }

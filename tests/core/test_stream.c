@@ -144,6 +144,10 @@ static void append_frame_layout_golden_bytes(void **state)
     uint8_t f[16];
     assert_int_equal(append_frame(f, 1, (const uint8_t *)"abc", 3), sizeof golden);
     assert_memory_equal(f, golden, sizeof golden);
+    /* One data byte 00: 12 01 00 00 45 3F. */
+    static const uint8_t golden1[] = {0x12, 0x01, 0x00, 0x00, 0x45, 0x3F};
+    assert_int_equal(append_frame(f, 1, (const uint8_t *)"", 1), sizeof golden1);
+    assert_memory_equal(f, golden1, sizeof golden1);
     mock_write(golden, sizeof golden);
     mock_run_idle();
     assert_int_equal(mock_error(), 0);
@@ -378,6 +382,55 @@ static void append_frame_of_the_wrong_length_is_rejected(void **state)
     mock_read_sector(0, out);
     assert_int_equal(out[0], d[0]);
     assert_memory_equal(&out[1], d, 255);
+}
+
+/* docs/PROTOCOL.md "Bus": an overlong frame is refused by its command byte first. */
+static void overlong_frame_error_follows_its_command_byte(void **state)
+{
+    (void)state;
+    mock_snapshot();
+    uint8_t f[FB_EXT_FRAME_MAX + 40];
+    memset(f, 0, sizeof f);
+    const struct {
+        uint8_t cmd, err;
+    } cases[] = {
+        {0x77, FB_ERR_UNKNOWN_CMD}, /* no such command */
+        {FB_CMD_WRITE_DATA, FB_ERR_BAD_PARAM},
+        {FB_CMD_READ_SECTOR, FB_ERR_BAD_PARAM},
+        {FB_CMD_STATUS, FB_ERR_BAD_PARAM}, /* a register with parameters */
+        {FB_CMD_APPEND_CRC, FB_ERR_STREAM},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        f[0] = cases[i].cmd;
+        mock_write(f, sizeof f);
+        mock_run_idle();
+        assert_int_equal(mock_error(), cases[i].err | FB_ERR_FAILED);
+    }
+    mock_assert_flash_unchanged();
+}
+
+/* docs/PROTOCOL.md "Prepared responses": a READ frame ends the response it replaces as it
+ * arrives, even when it is then rejected. */
+static void rejected_read_frame_drops_the_prepared_response(void **state)
+{
+    (void)state;
+    uint8_t d[5] = {1, 2, 3, 4, 5};
+    send_append(1, d, sizeof d);
+    mock_run_idle();
+    uint8_t rs[4] = {FB_CMD_READ_SECTOR, 0, 0, 0};
+    mock_write(rs, 3);
+    mock_run_idle();
+    assert_true(mock_status() & FB_STATUS_READY);
+    uint8_t out[8];
+    mock_plain_read(out, 5);
+    assert_memory_equal(out, d, 5);
+    mock_write(rs, 4); /* one byte too many: BAD_PARAM */
+    mock_run_idle();
+    assert_int_equal(mock_error(), FB_ERR_BAD_PARAM | FB_ERR_FAILED);
+    assert_false(mock_status() & FB_STATUS_READY);
+    mock_plain_read(out, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(out[i], 0xFF);
 }
 
 static void bad_lengths_and_register_parameters_are_bad_param(void **state)
@@ -628,6 +681,8 @@ int main(void)
         T(out_of_sequence_frame_is_rejected_and_changes_nothing),
         T(sequence_numbers_wrap_after_255),
         T(append_frame_of_the_wrong_length_is_rejected),
+        T(overlong_frame_error_follows_its_command_byte),
+        T(rejected_read_frame_drops_the_prepared_response),
         T(bad_lengths_and_register_parameters_are_bad_param),
         T(frames_queue_while_the_previous_one_programs),
         T(v1_and_ext_appends_interleave_in_order),

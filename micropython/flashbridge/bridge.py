@@ -190,7 +190,7 @@ class DaplinkBridge(object):
         self._ext = None  # extensions found by _probe_extensions(), once
         self._txn = None  # config transaction: None = not known yet, then True/False
         # Streaming extension, once CAPS was read and valid: largest payload per frame
-        # or chunk (0 = no extension), and one 260-byte buffer shared by APPEND_CRC
+        # or chunk (0 = no extension), and one 261-byte buffer shared by APPEND_CRC
         # frames and STREAM_READ chunks (never needed at the same time), allocated then.
         self._xpayload = 0
         self._xdepth = 0

@@ -157,11 +157,12 @@ static void check_after_cut(uint32_t n)
     check_bytes(from, size);
 }
 
-/* An append that must succeed. */
-static void append_ok(void)
+/* An append that must succeed: n bytes (0: a random frame and length). */
+static void append_ok(uint32_t n)
 {
-    bool v1 = rnd() & 1u;
-    uint32_t n = v1 ? 1u + rnd() % FB_WRITE_DATA_MAX : 1u + rnd() % FB_EXT_PAYLOAD_MAX;
+    bool v1 = n || (rnd() & 1u);
+    if (!n)
+        n = v1 ? 1u + rnd() % FB_WRITE_DATA_MAX : 1u + rnd() % FB_EXT_PAYLOAD_MAX;
     uint8_t f[FB_EXT_FRAME_MAX], err;
     size_t len = build_frame(f, v1, n);
     if (!xfer(f, len, NULL, 0) || !wait_idle() || !reg(FB_CMD_ERROR, &err, 1))
@@ -218,6 +219,23 @@ static bool cut_frame(uint32_t max_step)
     return false;
 }
 
+/* Issue 12's reproduction, as it was reported: [APPEND_CRC seq 1 of 256 bytes; wait about
+ * half its busy time; POWER_CYCLE 1 ms; WRITE_DATA 20 bytes], repeated. The file locked
+ * (FILE_FULL) at the 16th round before the repair. */
+static void issue_reproduction(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t f[FB_EXT_FRAME_MAX];
+        size_t len = build_frame(f, false, 256);
+        if (!xfer(f, len, NULL, 0))
+            fail("APPEND_CRC not acknowledged");
+        board_wait(400000u + rnd() % 400000u); /* busy ~0.9 ms: mid second page */
+        board_power_cycle(1000000);
+        check_after_cut(256);
+        append_ok(20);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int a = 1;
@@ -251,7 +269,9 @@ int main(int argc, char **argv)
     uint8_t clr = FB_CMD_CLEAR_FLASH, err;
     if (!xfer(&clr, 1, NULL, 0) || !wait_idle() || !reg(FB_CMD_ERROR, &err, 1) || err)
         fail("CLEAR failed");
-    append_ok();
+    append_ok(20);
+    issue_reproduction(50);
+    unsigned long repro_size = size;
     while (step_cuts < cuts) {
         rounds++;
         if (size + 1024u > FILE_MAX)
@@ -259,7 +279,7 @@ int main(int argc, char **argv)
         /* The next frame, and the repair it makes, cut too: up to 40 steps in. */
         if (cut_frame(2) && rnd() % 3u == 0u && cut_frame(40))
             chained_cuts++;
-        append_ok();
+        append_ok(0);
         if (rounds % 1000u == 0u)
             check_bytes(0, size);
     }
@@ -269,6 +289,8 @@ int main(int argc, char **argv)
     for (uint32_t s = 0; s < FB_FILE_CAPACITY / FB_ERASE_SECTOR; s++)
         erases += board_flash_erases(s);
 #endif
+    printf("cut_appends: issue 12's reproduction, 50 rounds: every WRITE_DATA accepted "
+           "(file %lu bytes)\n", repro_size);
     printf("cut_appends (%s): %lu power cuts in a program/erase step of an append (%lu of "
            "them during the frame after a cut), plus %lu POWER_CYCLEs 0-3 ms into a frame "
            "and %lu after a frame that ended before its armed step; %lu v1 and %lu "

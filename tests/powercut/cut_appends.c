@@ -284,18 +284,19 @@ int main(int argc, char **argv)
             check_bytes(0, size);
     }
     check_bytes(0, size);
-    unsigned long erases = 0;
+    char erases[64] = "";
 #ifndef CUT_EMU /* flashbridge-emu has no wear counters */
+    unsigned long n_erases = 0;
     for (uint32_t s = 0; s < FB_FILE_CAPACITY / FB_ERASE_SECTOR; s++)
-        erases += board_flash_erases(s);
+        n_erases += board_flash_erases(s);
+    snprintf(erases, sizeof erases, "%lu data-sector erases (repairs); ", n_erases);
 #endif
     printf("cut_appends: issue 12's reproduction, 50 rounds: every WRITE_DATA accepted "
            "(file %lu bytes)\n", repro_size);
     printf("cut_appends (%s): %lu power cuts in a program/erase step of an append (%lu of "
            "them during the frame after a cut), plus %lu POWER_CYCLEs 0-3 ms into a frame "
            "and %lu after a frame that ended before its armed step; %lu v1 and %lu "
-           "APPEND_CRC frames; %lu data-sector erases (repairs; sim only); every next append accepted, "
-           "file of %u bytes intact\n",
+           "APPEND_CRC frames; %severy next append accepted, file of %u bytes intact\n",
 #ifdef CUT_EMU
            "emulated firmware",
 #else

@@ -6,6 +6,8 @@
 #               then the durability figures (wear, CLEAR latency, mount time)
 #   make firmware [BOARD=bluepill|steami]   the STM32F103 firmware, with its size report
 #   make firmware-check   both boards, the SRAM checker, and its broken-build test
+#   make powercut-emu     the exhaustive power-cut runner on the shipped firmware
+#                         (flashbridge-emu, Blue Pill ELF), every scenario (long)
 # Every target installs the Debian packages it needs first (scripts/deps.sh).
 
 BUILD      ?= build
@@ -38,7 +40,7 @@ define fw_build
 endef
 
 .PHONY: all deps build run run-sim test bench fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
-        firmware-check firmware-lint
+        firmware-check firmware-lint powercut-emu
 
 all: build
 
@@ -106,6 +108,12 @@ fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 # Bounded run that is part of `make test`; prints the number of executions.
 fuzz-smoke: fuzz-build
 	scripts/fuzz.sh $(FUZZ_BUILD)/bin/fuzz_i2c $(FUZZ_RUNS)
+
+# Every scenario of the exhaustive power-cut runner on the shipped firmware (long: the
+# emulator runs the firmware instruction by instruction); `make test` runs three of them.
+powercut-emu: build
+	$(MAKE) --no-print-directory firmware
+	nice $(HOST_BUILD)/bin/powercut_runner_emu $(call fw_dir,bluepill)/flashbridge.elf
 
 # Longer soak, not part of `make test`.
 fuzz: fuzz-build

@@ -267,6 +267,33 @@ void board_factory_reset(void)
     power_up();
 }
 
+/* Test fixtures (board.h), as on the simulated board: the power-cut runner restarts
+ * every cut run from saved images. The config array is the whole internal flash, the
+ * firmware included, so a saved copy boots the same firmware. */
+const uint8_t *board_flash_array(size_t *len)
+{
+    *len = W25M_SIZE;
+    return w25m_array(E.w25);
+}
+
+const uint8_t *board_config_array(size_t *len)
+{
+    *len = f1m_size(E.f1);
+    return f1m_array(E.f1);
+}
+
+void board_load_images(const uint8_t *flash, const uint8_t *config)
+{
+    if (E.powered)
+        emu_power_off();
+    w25m_load(E.w25, flash);
+    f1m_load(E.f1, config);
+    flash_sync_all();
+    emu_decode_cache_clear();
+    E.stats.watchdog_resets = 0;
+    power_up();
+}
+
 bool board_power_dead(void)
 {
     return !E.powered || (E.pc && E.pc->dead);

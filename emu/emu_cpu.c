@@ -1052,6 +1052,7 @@ void emu_power_off(void)
     E.sleeping = false;
     E.stall_until_cyc = 0;
     E.reset_request = false;
+    E.iwdg.running = false; /* the watchdog loses power with the rest */
     i2c_power_lost();
     if (E.gpio.cs_low)
         E.gpio.cs_low = false;

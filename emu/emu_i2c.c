@@ -213,8 +213,16 @@ static void release_stretch(int kind)
     emu_kick();
 }
 
+static bool target_alive(void);
+
 static void stretch(int kind, uint64_t edge, int then)
 {
+    if (!target_alive()) {
+        /* Power died (or the peripheral was reset) since the event: nobody holds SCL. */
+        CTL.state = then;
+        CTL.next_ns = edge;
+        return;
+    }
     CTL.stretch = kind;
     CTL.stretch_edge = edge;
     CTL.state = then;

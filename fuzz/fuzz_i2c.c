@@ -10,7 +10,10 @@
  *                   a streaming-extension frame with a valid CRC (random bytes would
  *                   almost never have one), corrupted when x & 1:
  *                     x & 0x80 == 0: APPEND_CRC [seq][l] then n data bytes, n = 256
- *                                    if l & 0x80, else (l & 0x3F) + 1
+ *                                    if l & 0x80, else (l & 0x3F) + 1; its length
+ *                                    byte says n - 1 + (l & 0x40 ? 1 : 0) (a lie
+ *                                    covered by the CRC), and (x >> 2) & 3 zero bytes
+ *                                    follow the CRC (a frame lengthened on the bus)
  *                     x & 0x80:      STREAM_READ [off u24][len u16]; then, if x & 2, a
  *                                    plain read of one chunk (260 bytes)
  * Invariants checked after every transfer to our address and at the end:
@@ -74,8 +77,8 @@ static void check_idle_registers(void)
  * Returns the input bytes it used. */
 static size_t ext_op(uint8_t x, const uint8_t *p, size_t left)
 {
-    uint8_t f[FB_EXT_FRAME_MAX];
-    size_t len, used;
+    uint8_t f[FB_EXT_FRAME_MAX + 4];
+    size_t len, used, extra = 0;
     if (!(x & 0x80)) {
         if (left < 2)
             return left;
@@ -87,9 +90,11 @@ static size_t ext_op(uint8_t x, const uint8_t *p, size_t left)
             return left;
         f[0] = FB_CMD_APPEND_CRC;
         f[1] = p[0];
-        memcpy(&f[2], &p[2], n);
-        len = n + 2;
+        f[2] = (uint8_t)(n - 1u + ((p[1] & 0x40) ? 1u : 0u));
+        memcpy(&f[3], &p[2], n);
+        len = n + 3;
         used = n + 2;
+        extra = (x >> 2) & 3u;
     } else {
         if (left < 5)
             return left;
@@ -105,6 +110,8 @@ static size_t ext_op(uint8_t x, const uint8_t *p, size_t left)
     len += 2;
     if (x & 1)
         f[len / 2] ^= 0x20;
+    memset(&f[len], 0, extra);
+    len += extra;
     size_t acked = 0;
     board_transfer(FB_I2C_ADDR, f, len, NULL, 0, &acked);
     if ((x & 0x80) && (x & 2)) {

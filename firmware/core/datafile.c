@@ -25,6 +25,9 @@
 #define SLOTS (W25Q_SECTOR / REC_SIZE)
 #define META_MAGIC 0x46424D31u /* "FBM1" */
 #define MAX_SKIPS 3u /* pages an interrupted append can have touched, plus one */
+/* Repairs one append may make: the sector it was cut in, the copy left in the next one,
+ * and a sector the cut append reached, plus one. */
+#define MAX_REPAIRS 4u
 
 enum rec_type {
     REC_HEADER = 'H', /* gen, magic */
@@ -33,6 +36,8 @@ enum rec_type {
     REC_CLEAR = 'C',  /* start, dirty_lo, dirty_len: empty file from start */
     REC_EXTENT = 'X', /* f, a: file offset f continues at flash address a */
     REC_ERASED = 'E', /* dirty_lo, dirty_len: erase progress */
+    REC_RELOC = 'R',  /* s, t, len: bytes [s, s+len) are held at t while sector s is
+                       * erased and rewritten; len 0: the sector is whole again */
 };
 
 typedef struct extent {
@@ -45,6 +50,11 @@ enum op_step {
     OP_APPEND_NEXT,
     OP_PROGRAM_WAIT,
     OP_RECORD, /* the operation's record is being written; then OP_AFTER_RECORD */
+    OP_CLEAN_WAIT, /* erasing a free sector an interrupted append left bytes in */
+    OP_OUT_ERASE,  /* repair: erasing the sector that will hold the copy */
+    OP_OUT_WAIT,   /* repair: programming a page of the copy */
+    OP_BACK_ERASE, /* repair: erasing the sector the cut was in */
+    OP_BACK_WAIT,  /* repair: programming a page back from the copy */
 };
 
 enum er_step { ER_IDLE, ER_CHECK, ER_ERASE_WAIT, ER_RECORD };
@@ -58,6 +68,8 @@ static struct {
     extent_t ext[DF_MAX_EXTENTS];
     uint8_t n_ext;
     uint32_t dirty_lo, dirty_len; /* ring range still to erase */
+    uint32_t rl_s, rl_t; /* a repair in progress (REC_RELOC): reads of [rl_s, rl_s + */
+    uint32_t rl_len;     /* rl_len) are served from rl_t; 0 = none */
     /* log position */
     bool meta_valid;
     uint8_t active;
@@ -76,7 +88,8 @@ static struct {
     bool op_continues; /* after its record, an append goes on programming */
     uint32_t pos;      /* next flash address to program */
     uint16_t len, done, chunk;
-    uint8_t skips;
+    uint8_t skips, repairs;
+    uint32_t cp_s, cp_t, cp_len, cp_done; /* the repair's copy (out, then back) */
     const uint8_t *src; /* the frame's bytes: its queue slot is held until we finish */
     /* a chip flashbridge did not format (mount_unformatted) */
     bool foreign;    /* holds data we did not write: left untouched until a CLEAR */
@@ -186,6 +199,15 @@ static void rec_apply(const uint8_t r[REC_SIZE])
             df.ext[0].a = v0;
             df.dirty_lo = v1;
             df.dirty_len = v2;
+            df.rl_len = 0;
+        }
+        break;
+    case REC_RELOC:
+        if (v0 < CAP && v0 % W25Q_SECTOR == 0 && v1 < CAP && v1 % W25Q_SECTOR == 0 &&
+            v0 != v1 && v2 < W25Q_SECTOR) {
+            df.rl_s = v0;
+            df.rl_t = v1;
+            df.rl_len = v2;
         }
         break;
     case REC_EXTENT:
@@ -207,10 +229,10 @@ static void rec_apply(const uint8_t r[REC_SIZE])
 }
 
 /* The state as records, for a compaction: name, the clear that set the first extent and
- * the erase progress, the other extents, the size. */
+ * the erase progress, the other extents, a repair in progress, the size. */
 static uint8_t snap_count(void)
 {
-    return (uint8_t)(df.n_ext + 2u);
+    return (uint8_t)(df.n_ext + 2u + (df.rl_len ? 1u : 0u));
 }
 
 static void snap_build(uint8_t i, uint8_t r[REC_SIZE])
@@ -221,6 +243,8 @@ static void snap_build(uint8_t i, uint8_t r[REC_SIZE])
         rec_build(r, REC_CLEAR, df.ext[0].a, df.dirty_lo, df.dirty_len);
     else if (i < df.n_ext + 1u)
         rec_build(r, REC_EXTENT, df.ext[i - 1].f, df.ext[i - 1].a, 0);
+    else if (i == df.n_ext + 1u && df.rl_len)
+        rec_build(r, REC_RELOC, df.rl_s, df.rl_t, df.rl_len);
     else
         rec_build(r, REC_SIZE_T, df.size, 0, 0);
 }
@@ -687,6 +711,7 @@ int df_append_start(const uint8_t *data, size_t n)
     df.len = (uint16_t)n;
     df.done = 0;
     df.skips = 0;
+    df.repairs = 0;
     df.pos = frontier();
     df.op = OP_APPEND_NEXT;
     return FB_EAGAIN;
@@ -729,42 +754,165 @@ int df_clear_start(void)
     return op_record(false);
 }
 
-/* Next piece of an append: wait for the eraser where the file meets the range still to
- * erase, skip past bytes an interrupted append left behind, program a page's worth. */
-static int append_next(void)
+/* Free bytes from p (a flash address at or past the frontier) to the file's start. */
+static uint32_t room_after(uint32_t p)
 {
-    if (df.done == df.len) {
-        rec_build(df.rec, REC_SIZE_T, df.size + df.len, 0, 0);
-        return op_record(false);
-    }
-    /* Wait for the eraser where the file meets the range still to erase, and for any
-     * eraser step that holds the device (a record it writes may be compacting). */
-    if (in_dirty(df.pos) || df.er == ER_ERASE_WAIT || df.er == ER_RECORD) {
+    uint32_t d = ring_dist(p, df.ext[0].a);
+    if (d == 0)
+        return (df.size == 0 && df.done == 0) ? CAP : 0;
+    return d;
+}
+
+/* Wait for the eraser where the range it still has to erase reaches address a, and for
+ * any eraser step that holds the device (a record it writes may be compacting).
+ * FB_OK: a is clear of it. */
+static int wait_eraser(uint32_t a)
+{
+    if (in_dirty(a) || df.er == ER_ERASE_WAIT || df.er == ER_RECORD) {
         df.er_hurry = true;
         int err = er_poll();
         return err == FB_OK ? FB_EAGAIN : err;
     }
     df.er_hurry = false;
+    return FB_OK;
+}
+
+/* Repair, copy-out step: the next page of [cp_s, cp_s + cp_len) goes to cp_t (checked
+ * blank first: the copy sector may hold what an earlier repair or cut left there).
+ * When the copy is complete, the REC_RELOC record makes it the place reads come from. */
+static int repair_out(void)
+{
+    if (df.cp_done == df.cp_len) {
+        rec_build(df.rec, REC_RELOC, df.cp_s, df.cp_t, df.cp_len);
+        return op_record(true);
+    }
+    uint8_t buf[W25Q_PAGE];
+    uint32_t k = df.cp_len - df.cp_done;
+    if (k > W25Q_PAGE - df.cp_done % W25Q_PAGE)
+        k = W25Q_PAGE - df.cp_done % W25Q_PAGE;
+    int err = w25q_read(df.cp_t + df.cp_done, buf, k);
+    if (err)
+        return err;
+    if (!all_erased(buf, k)) {
+        err = w25q_erase_start(W25Q_ERASE_4K, df.cp_t);
+        if (err)
+            return err;
+        df.cp_done = 0;
+        df.op = OP_OUT_ERASE;
+        return FB_EAGAIN;
+    }
+    err = w25q_read(df.cp_s + df.cp_done, buf, k);
+    if (!err)
+        err = w25q_program_start(df.cp_t + df.cp_done, buf, k);
+    if (err)
+        return err;
+    df.chunk = (uint16_t)k;
+    df.op = OP_OUT_WAIT;
+    return FB_EAGAIN;
+}
+
+/* Repair, copy-back step (the REC_RELOC record is committed, the sector erased): the next
+ * page comes back from the copy; when all is back, a REC_RELOC of length 0 ends it. */
+static int repair_back(void)
+{
+    if (df.cp_done == df.rl_len) {
+        rec_build(df.rec, REC_RELOC, df.rl_s, df.rl_t, 0);
+        return op_record(true);
+    }
+    uint8_t buf[W25Q_PAGE];
+    uint32_t k = df.rl_len - df.cp_done;
+    if (k > W25Q_PAGE - df.cp_done % W25Q_PAGE)
+        k = W25Q_PAGE - df.cp_done % W25Q_PAGE;
+    int err = w25q_read(df.rl_t + df.cp_done, buf, k);
+    if (!err)
+        err = w25q_program_start(df.rl_s + df.cp_done, buf, k);
+    if (err)
+        return err;
+    df.chunk = (uint16_t)k;
+    df.op = OP_BACK_WAIT;
+    return FB_EAGAIN;
+}
+
+/* Bytes an interrupted append left at df.pos (programming over them would AND them into
+ * the new data). Clean the flash there so that the file goes on where it is:
+ *  - df.pos starts a sector that holds no file byte: erase that sector;
+ *  - otherwise the sector holds the file's last bytes [S, df.pos) and the leftovers:
+ *    copy those bytes to the next sector T, record that reads of them come from T, erase
+ *    S, program them back, record that S is whole again (docs/STORAGE.md "Repair").
+ * No capacity is lost and no record stays behind. Only when the file is within two
+ * sectors of the capacity is there no room for the copy: then the file continues at the
+ * next page in a new extent (the rest of the page is lost). */
+static int clean_at_pos(void)
+{
+    uint32_t in_sector = df.pos % W25Q_SECTOR;
+    uint32_t s = df.pos - in_sector;
+    uint32_t t = ring_add(s, W25Q_SECTOR);
+    uint32_t room = room_after(df.pos);
+    int err;
+    if (in_sector == 0 ? room >= W25Q_SECTOR : room >= W25Q_SECTOR - in_sector + W25Q_SECTOR) {
+        if (in_sector != 0 && (err = wait_eraser(t)) != FB_OK)
+            return err;
+        if (++df.repairs > MAX_REPAIRS)
+            return FB_ECORRUPT; /* cleaned and still not blank: the chip is failing */
+        if (in_sector == 0) {
+            err = w25q_erase_start(W25Q_ERASE_4K, s);
+            if (err)
+                return err;
+            df.op = OP_CLEAN_WAIT;
+            return FB_EAGAIN;
+        }
+        df.cp_s = s;
+        df.cp_t = t;
+        df.cp_len = in_sector;
+        df.cp_done = 0;
+        return repair_out();
+    }
+    uint32_t room_in_page = W25Q_PAGE - df.pos % W25Q_PAGE;
+    uint32_t next = ring_add(df.pos, room_in_page);
+    if (++df.skips > MAX_SKIPS)
+        return FB_ECORRUPT;
+    if (df.n_ext >= DF_MAX_EXTENTS ||
+        ring_dist(df.ext[0].a, next) + (uint32_t)(df.len - df.done) > CAP - W25Q_PAGE)
+        return FB_EFULL;
+    df.pos = next;
+    rec_build(df.rec, REC_EXTENT, df.size + df.done, next, 0);
+    return op_record(true);
+}
+
+/* Next piece of an append: finish a repair a cut interrupted, wait for the eraser where
+ * the file meets the range still to erase, clean what an interrupted append left
+ * behind, program a page's worth. */
+static int append_next(void)
+{
+    int err;
+    if (df.rl_len) {
+        if ((err = wait_eraser(df.rl_s)) != FB_OK)
+            return err;
+        /* A repair is recorded but not finished (a cut): the sector must be whole again
+         * before anything is programmed in it. Erasing it again is always safe: its
+         * bytes are in the copy, where reads find them. */
+        err = w25q_erase_start(W25Q_ERASE_4K, df.rl_s);
+        if (err)
+            return err;
+        df.cp_done = 0;
+        df.op = OP_BACK_ERASE;
+        return FB_EAGAIN;
+    }
+    if (df.done == df.len) {
+        rec_build(df.rec, REC_SIZE_T, df.size + df.len, 0, 0);
+        return op_record(false);
+    }
+    if ((err = wait_eraser(df.pos)) != FB_OK)
+        return err;
     uint16_t room = (uint16_t)(W25Q_PAGE - df.pos % W25Q_PAGE);
     uint16_t left = (uint16_t)(df.len - df.done);
     df.chunk = left < room ? left : room;
     uint8_t cur[W25Q_PAGE];
-    int err = w25q_read(df.pos, cur, df.chunk);
+    err = w25q_read(df.pos, cur, df.chunk);
     if (err)
         return err;
-    if (!all_erased(cur, df.chunk)) {
-        /* Programming only clears bits: bytes a cut left there would corrupt the new
-         * data. Continue the file at the next page, in a new extent. */
-        uint32_t next = ring_add(df.pos, room);
-        if (++df.skips > MAX_SKIPS)
-            return FB_ECORRUPT;
-        if (df.n_ext >= DF_MAX_EXTENTS ||
-            ring_dist(df.ext[0].a, next) + (uint32_t)(df.len - df.done) > CAP - W25Q_PAGE)
-            return FB_EFULL;
-        df.pos = next;
-        rec_build(df.rec, REC_EXTENT, df.size + df.done, next, 0);
-        return op_record(true);
-    }
+    if (!all_erased(cur, df.chunk))
+        return clean_at_pos();
     err = w25q_program_start(df.pos, &df.src[df.done], df.chunk);
     if (err)
         return err;
@@ -786,6 +934,28 @@ static int op_step(void)
         df.done = (uint16_t)(df.done + df.chunk);
         df.op = OP_APPEND_NEXT;
         return FB_EAGAIN;
+    case OP_CLEAN_WAIT:
+        err = w25q_poll();
+        if (err)
+            return err;
+        df.op = OP_APPEND_NEXT;
+        return FB_EAGAIN;
+    case OP_OUT_ERASE:
+    case OP_OUT_WAIT:
+        err = w25q_poll();
+        if (err)
+            return err;
+        if (df.op == OP_OUT_WAIT)
+            df.cp_done += df.chunk;
+        return repair_out();
+    case OP_BACK_ERASE:
+    case OP_BACK_WAIT:
+        err = w25q_poll();
+        if (err)
+            return err;
+        if (df.op == OP_BACK_WAIT)
+            df.cp_done += df.chunk;
+        return repair_back();
     case OP_RECORD:
         err = rs_poll();
         if (err)
@@ -845,6 +1015,33 @@ bool df_background_busy(void)
     return df.er == ER_ERASE_WAIT || df.er == ER_RECORD;
 }
 
+/* Read flash bytes [a, a + k) (not wrapping the ring), the ones a repair in progress
+ * holds elsewhere from their copy. */
+static int flash_read(uint32_t a, uint8_t *dst, size_t k)
+{
+    if (df.rl_len && a < df.rl_s + df.rl_len && a + k > df.rl_s) {
+        if (a < df.rl_s) {
+            size_t m = df.rl_s - a;
+            int err = w25q_read(a, dst, m);
+            if (err)
+                return err;
+            a += (uint32_t)m;
+            dst += m;
+            k -= m;
+        }
+        size_t m = df.rl_s + df.rl_len - a;
+        if (m > k)
+            m = k;
+        int err = w25q_read(df.rl_t + (a - df.rl_s), dst, m);
+        if (err)
+            return err;
+        a += (uint32_t)m;
+        dst += m;
+        k -= m;
+    }
+    return k ? w25q_read(a, dst, k) : FB_OK;
+}
+
 int df_read(uint32_t offset, uint8_t *dst, size_t n)
 {
     while (n && offset < df.size) {
@@ -858,7 +1055,7 @@ int df_read(uint32_t offset, uint8_t *dst, size_t n)
             k = end - offset;
         if (k > CAP - a)
             k = CAP - a;
-        int err = w25q_read(a, dst, k);
+        int err = flash_read(a, dst, k);
         if (err)
             return err;
         dst += k;

@@ -21,8 +21,10 @@
 #include "flashbridge/protocol.h"
 
 #define DF_APPEND_MAX 256u
-/* Extents the file may have between two CLEARs: one per interrupted append. */
-#define DF_MAX_EXTENTS 32u
+/* Extents the file may have between two CLEARs. An interrupted append is repaired in
+ * place and adds none, except within two sectors of the capacity (one per cut there,
+ * each past a page boundary, so at most the pages left there: docs/STORAGE.md). */
+#define DF_MAX_EXTENTS 34u
 
 /* Forget everything (boot); the file reads as empty until df_mount() succeeds. */
 void df_reset(void);

@@ -1,7 +1,10 @@
 /*
  * Streaming extension, main-loop side. See stream.h and docs/PROTOCOL.md.
  *
- * Appends: the frame's CRC is checked here (the interrupt only stored the bytes), then
+ * Appends: the frame's length and CRC are checked here (the interrupt only stored the
+ * bytes): the frame says how many data bytes it carries and the CRC covers that count,
+ * so a frame that gained or lost bytes on the bus (trailing zeros, which a CRC without
+ * final XOR would accept) is refused. Then
  * its sequence number against the last accepted one: the next number is appended, a
  * repeat of the last one is acknowledged without appending (the host retried after a
  * bus error that hid our ACK), anything else is refused so that no frame is ever
@@ -64,9 +67,10 @@ void xs_init(void)
 
 int xs_append_start(const fb_frame_t *f, bool flash_ok)
 {
-    if (f->len < FB_APPEND_CRC_OVERHEAD + 1u || f->len > FB_EXT_FRAME_MAX)
-        return FB_EINVAL;
-    if (!crc_ok(f->data, f->len)) {
+    /* Too short to hold its length byte, overlong (FB_FRAME_OVERLONG), or not the length
+     * it declares: all are the frame check failing, like a bad CRC. */
+    if (f->len < FB_APPEND_CRC_OVERHEAD + 1u || f->len > FB_EXT_FRAME_MAX ||
+        f->len != f->data[2] + 1u + FB_APPEND_CRC_OVERHEAD || !crc_ok(f->data, f->len)) {
         mb_count_crc_error();
         return FB_ECRC;
     }
@@ -77,7 +81,7 @@ int xs_append_start(const fb_frame_t *f, bool flash_ok)
         return FB_ESEQ;
     if (!flash_ok)
         return FB_EFLASH;
-    int err = df_append_start(&f->data[2], f->len - FB_APPEND_CRC_OVERHEAD);
+    int err = df_append_start(&f->data[3], f->len - FB_APPEND_CRC_OVERHEAD);
     if (err == FB_OK || err == FB_EAGAIN) {
         xs.append_running = true;
         xs.pending_seq = seq;

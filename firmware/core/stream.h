@@ -18,7 +18,7 @@ void xs_init(void);
 
 /* Start an APPEND_CRC frame: FB_OK when done at once (a repeat of the last accepted
  * frame: acknowledged, nothing appended), FB_EAGAIN when the data file must be polled
- * (df_poll), or an error with nothing changed: FB_EINVAL (length), FB_ECRC, FB_ESEQ,
+ * (df_poll), or an error with nothing changed: FB_ECRC (length or CRC), FB_ESEQ,
  * FB_EFLASH (flash_ok false), or df_append_start()'s. */
 int xs_append_start(const fb_frame_t *f, bool flash_ok);
 /* The command the engine just finished (err as reported to the host): if it was an

@@ -628,8 +628,11 @@ static int cmd_info(cli_t *cli)
     fprintf(o, "file name: %s\n", name);
     fprintf(o, "file size: %" PRIu32 " bytes\n", size);
     if (proto == FB_PROTO_EXT)
-        fprintf(o, "protocol:  streaming extension v%u (%u-byte frames, CRC-16, %u-slot queue)\n",
-                c->caps.version, c->caps.max_payload, c->caps.queue_depth);
+        fprintf(o, "protocol:  streaming extension v%u (%u-byte frames, CRC-16, %u-slot queue)%s\n",
+                c->caps.version, c->caps.max_payload, c->caps.queue_depth,
+                c->caps.version < FB_EXT_VERSION ? "; appends as v1 frames (its APPEND_CRC "
+                                                   "frame carries no length)"
+                                                 : "");
     else
         fprintf(o, "protocol:  v1%s\n", cli->a.v1 ? " (forced by --v1)" : "");
     return FB_EXIT_OK;

@@ -296,7 +296,10 @@ int fb_file_append(fb_client_t *c, const uint8_t *buf, size_t len)
     int rc = fb_protocol(c, &proto);
     if (rc)
         return rc;
-    if (proto == FB_PROTO_EXT && (c->caps.features & FB_FEAT_APPEND_CRC))
+    /* CAPS version 1 framed APPEND_CRC without its length (trailing bytes passed the
+     * check): such a target gets v1 frames. */
+    if (proto == FB_PROTO_EXT && (c->caps.features & FB_FEAT_APPEND_CRC) &&
+        c->caps.version >= FB_EXT_VERSION)
         return fbi_ext_append(c, buf, len);
     struct append_ctx a = {buf, len};
     return stream_frames(c, FB_CMD_WRITE_DATA, len, build_write_data, &a);

@@ -280,10 +280,13 @@ int fbi_ext_append(fb_client_t *c, const uint8_t *buf, size_t len)
         }
         size_t at = sent * a.p;
         size_t n = len - at < a.p ? len - at : a.p;
+        /* Protocol 2.0 frame: the data length (n - 1) is covered by the CRC, so a frame
+         * that gains or loses bytes on the bus is refused instead of stored. */
         frame[0] = FB_CMD_APPEND_CRC;
         frame[1] = (uint8_t)(a.seq0 + sent);
-        memcpy(&frame[2], buf + at, n);
-        put_crc(frame, 2 + n);
+        frame[2] = (uint8_t)(n - 1u);
+        memcpy(&frame[3], buf + at, n);
+        put_crc(frame, 3 + n);
         rc = send_retrying(c, frame, n + FB_APPEND_CRC_OVERHEAD);
         if (rc)
             return rc;

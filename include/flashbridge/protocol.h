@@ -32,7 +32,7 @@
 #define FB_CMD_CONFIG_ABORT  0x35u /* ext: drop the staged writes */
 /* Streaming extension (ext; docs/PROTOCOL.md "Streaming extension"): long frames with a
  * CRC and a sequence number, streaming reads, and the registers that go with them. */
-#define FB_CMD_APPEND_CRC   0x12u /* ext: [seq, 1..256 data bytes, crc_hi, crc_lo] */
+#define FB_CMD_APPEND_CRC   0x12u /* ext: [seq, n-1, n = 1..256 data bytes, crc_hi, crc_lo] */
 #define FB_CMD_STREAM_READ  0x21u /* ext: [offset u32, length u32, crc_hi, crc_lo] */
 #define FB_CMD_CAPS         0x83u /* ext register, FB_CAPS_LEN bytes: capabilities */
 #define FB_CMD_STREAM_STATE 0x84u /* ext register, FB_STREAM_STATE_LEN bytes */
@@ -104,10 +104,12 @@
 #define FB_EXT_CRC_POLY       0x1021u
 #define FB_EXT_CRC_INIT       0xFFFFu
 #define FB_EXT_CRC_CHECK      0x29B1u
-#define FB_EXT_VERSION        1u    /* CAPS version byte */
+#define FB_EXT_VERSION        2u    /* CAPS version byte (2: APPEND_CRC carries its length) */
 #define FB_EXT_PAYLOAD_MAX    256u  /* data bytes per APPEND_CRC frame / STREAM_READ chunk */
-/* APPEND_CRC: command, seq, 1..FB_EXT_PAYLOAD_MAX data bytes, CRC (over all before it). */
-#define FB_APPEND_CRC_OVERHEAD 4u
+/* APPEND_CRC: command, seq, n - 1, n = 1..FB_EXT_PAYLOAD_MAX data bytes, CRC (over all
+ * before it, the length byte included); the frame is exactly n + FB_APPEND_CRC_OVERHEAD
+ * bytes, or it is rejected (STREAM): no byte added or lost can pass as another frame. */
+#define FB_APPEND_CRC_OVERHEAD 5u
 #define FB_EXT_FRAME_MAX      (FB_EXT_PAYLOAD_MAX + FB_APPEND_CRC_OVERHEAD)
 /* STREAM_READ parameters: offset u32, length u32, CRC. */
 #define FB_LEN_STREAM_READ    10u

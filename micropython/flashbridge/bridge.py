@@ -61,6 +61,7 @@ from .const import (
     EXT_CRC_INIT,
     EXT_FRAME_MAX,
     EXT_PAYLOAD_MAX,
+    EXT_VERSION,
     FEAT_APPEND_CRC,
     FEAT_STREAM_READ,
     FRAME_MAX,
@@ -189,7 +190,7 @@ class DaplinkBridge(object):
         self._caps = None  # CAPS as read when it told a 2.0 target from a v1 one
         self._txn = None  # config transaction: None = not known yet, then True/False
         # Streaming extension, once CAPS was read and valid: largest payload per frame
-        # or chunk (0 = no extension), and one 260-byte buffer shared by APPEND_CRC
+        # or chunk (0 = no extension), and one 261-byte buffer shared by APPEND_CRC
         # frames and STREAM_READ chunks (never needed at the same time), allocated then.
         self._xpayload = 0
         self._xdepth = 0
@@ -342,7 +343,9 @@ class DaplinkBridge(object):
             self._xbuf = bytearray(EXT_FRAME_MAX)
             self._xmv = memoryview(self._xbuf)
             found = ["stream"]
-            if caps[3] & FEAT_APPEND_CRC:
+            # CAPS version 1 framed APPEND_CRC without its length (a frame with bytes
+            # after its CRC passed the check there): such a target gets v1 appends.
+            if caps[3] & FEAT_APPEND_CRC and caps[2] >= EXT_VERSION:
                 found.append("append_crc")
             if caps[3] & FEAT_STREAM_READ:
                 found.append("stream_read")
@@ -600,11 +603,14 @@ class DaplinkBridge(object):
             if n > p:
                 n = p
             if not tries:
+                # [0x12, seq, n - 1, data, CRC]: the CRC covers the length, so a frame
+                # that gains or loses bytes on the bus is refused, never stored.
                 frame[1] = (seq0 + sent) & 0xFF
-                fmv[2 : 2 + n] = mv[at : at + n]
-                crc = crc16(fmv[: 2 + n])
-                frame[2 + n] = crc >> 8
-                frame[3 + n] = crc & 0xFF
+                frame[2] = n - 1
+                fmv[3 : 3 + n] = mv[at : at + n]
+                crc = crc16(fmv[: 3 + n])
+                frame[3 + n] = crc >> 8
+                frame[4 + n] = crc & 0xFF
             credits -= 1
             try:
                 self._send(fmv[: n + APPEND_CRC_OVERHEAD])

@@ -22,7 +22,8 @@ def stream_state(bridge):
 
 
 def check_frame(f):
-    assert f[0] == C.CMD_APPEND_CRC and 5 <= len(f) <= C.EXT_FRAME_MAX
+    assert f[0] == C.CMD_APPEND_CRC and 6 <= len(f) <= C.EXT_FRAME_MAX
+    assert len(f) == f[2] + 1 + C.APPEND_CRC_OVERHEAD
     assert crc16(f[:-2]) == int.from_bytes(f[-2:], "big")
 
 
@@ -39,7 +40,10 @@ def pattern(n, salt=0):
     "data,crc",
     [
         (b"123456789", 0x29B1),
-        (bytes([0x12, 0x01]) + b"abc", 0xBAB7),
+        (bytes([0x12, 0x01]) + b"abc", 0xBAB7),  # protocol 1.x frame
+        (bytes([0x12, 0x01, 0x02]) + b"abc", 0x453B),
+        (bytes([0x12, 0x01, 0x61, 0x62, 0x63, 0xBA]), 0xB700),  # why 1.x took a 00 tail
+        (bytes([0x46, 0x42, 0x02, 0x03, 0x01, 0x00, 0x04, 0x00]), 0x25C8),
         (bytes([0x5A, 0x00]) + b"xy", 0xF71E),
         (bytes([0x46, 0x42, 0x01, 0x03, 0x01, 0x00, 0x04, 0x00]), 0xEB28),
         (b"", 0xFFFF),
@@ -75,11 +79,11 @@ def test_caps_found(sim, bridge):
 
 def test_append_crc_wire_bytes(sim, flash):
     """After boot the target's last seq is 0: the first frame is seq 1, and "abc" is
-    the protocol's test vector, CRC 0xBAB7."""
+    the protocol's test vector: 12 01 02 61 62 63 45 3B."""
     sim.link.log = []
     assert flash.write(b"abc") == 3
     frames = frames_of(sim.link.log, C.CMD_APPEND_CRC)
-    assert frames == [bytes([0x12, 0x01, 0x61, 0x62, 0x63, 0xBA, 0xB7])]
+    assert frames == [bytes([0x12, 0x01, 0x02, 0x61, 0x62, 0x63, 0x45, 0x3B])]
     assert not frames_of(sim.link.log, C.CMD_WRITE_DATA)
     assert stream_state(flash._bridge) == (1, 0, 3)
     assert flash.read() == b"abc"
@@ -91,11 +95,12 @@ def test_append_frames_full_payload_and_numbered(sim, flash):
     data = pattern(600)
     assert flash.write_line(data) == 601
     frames = frames_of(sim.link.log, C.CMD_APPEND_CRC)
-    assert [len(f) for f in frames] == [260, 260, 93]
+    assert [len(f) for f in frames] == [261, 261, 94]
     assert [f[1] for f in frames] == [2, 3, 4]
+    assert [f[2] for f in frames] == [255, 255, 88]
     for f in frames:
         check_frame(f)
-    assert b"".join(f[2:-2] for f in frames) == data + b"\n"
+    assert b"".join(f[3:-2] for f in frames) == data + b"\n"
     assert flash.read() == b"x" + data + b"\n"
     # Credits: STATUS is read only when the free slots are used up; here never before
     # the end (3 frames, 4 slots), so the frames go out back to back.
@@ -347,6 +352,48 @@ def test_fallback_keeps_an_earlier_error_for_the_caller(sim):
     b.capabilities()
     assert not b.supports("stream")
     assert b._error() & C.ERR_BAD_NAME
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        bytes([0x12, 0x01, 0x61, 0x62, 0x63, 0xBA, 0xB7, 0x00]),  # 1.x frame + 00
+        bytes([0x12, 0x01, 0x61, 0x62, 0x63, 0xBA, 0xB7, 0x00, 0x00]),
+        bytes([0x12, 0x01, 0x02, 0x61, 0x62, 0x63, 0x45, 0x3B, 0x00]),  # 2.0 frame + 00
+        bytes([0x12, 0x01, 0x02, 0x61, 0x62, 0x63, 0x45]),  # 2.0 frame, last byte lost
+    ],
+)
+def test_frame_of_the_wrong_length_is_refused(sim, bridge, frame):
+    """PROTOCOL.md test vectors: a frame lengthened or shortened on the bus is a STREAM
+    error and appends nothing."""
+    bridge.capabilities()
+    bridge._send(frame)
+    bridge._wait_busy()
+    assert bridge._error() == C.ERR_STREAM | C.ERR_FAILED
+    assert stream_state(bridge) == (0, 1, 0)
+
+
+class CapsV1I2C(mpshim.I2C):
+    """The simulated target with CAPS version 1 (protocol 1.x's APPEND_CRC frame, no
+    length byte)."""
+
+    def readfrom_mem_into(self, addr, reg, buf, *, addrsize=8):
+        super().readfrom_mem_into(addr, reg, buf, addrsize=addrsize)
+        if reg == C.CMD_CAPS and len(buf) >= C.CAPS_LEN:
+            buf[2] = 1
+            c = crc16(bytes(buf[:8]))
+            buf[8], buf[9] = c >> 8, c & 0xFF
+
+
+def test_caps_version_1_target_gets_v1_appends(sim):
+    b = DaplinkBridge(CapsV1I2C(1))
+    f = DaplinkFlash(b)
+    sim.link.log = []
+    assert f.write(b"abc" * 50) == 150
+    assert b.supports("stream") and not b.supports("append_crc")
+    assert not frames_of(sim.link.log, C.CMD_APPEND_CRC)
+    assert frames_of(sim.link.log, C.CMD_WRITE_DATA)
+    assert f.read() == b"abc" * 50
 
 
 def test_fallback_on_v1_target(sim):

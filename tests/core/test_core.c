@@ -442,7 +442,7 @@ static void data_written_on_a_new_chip_survives_reboot_and_background_erase(void
     assert_memory_equal(out, d, 30);
 }
 
-static void append_skips_leftovers_of_an_interrupted_write(void **state)
+static void append_repairs_leftovers_of_an_interrupted_write(void **state)
 {
     (void)state;
     uint8_t d[10], e[300];
@@ -450,7 +450,9 @@ static void append_skips_leftovers_of_an_interrupted_write(void **state)
     fill_pattern(e, sizeof e, 5);
     append(d, sizeof d);
     /* Bytes a cut left past the committed size: programming over them would AND them
-     * into the new data, so the file continues in a new extent at the next page. */
+     * into the new data. The sector is repaired in place (its file bytes copied to the
+     * next sector, the sector erased, the bytes copied back): the file goes on right
+     * after its last byte, with no gap and no extent. */
     uint8_t junk[3] = {0x00, 0x12, 0x00};
     mock_flash_program(12, junk, sizeof junk);
     append(e, sizeof e);
@@ -464,8 +466,24 @@ static void append_skips_leftovers_of_an_interrupted_write(void **state)
     mock_read_sector(1, out);
     assert_memory_equal(out, &e[246], 54);
     assert_int_equal(out[54], 0xFF);
-    assert_int_equal(w25m_array(mock_w25)[10], 0xFF); /* the gap stays unprogrammed */
-    assert_int_equal(w25m_array(mock_w25)[256], e[0]); /* the new extent: next page */
+    assert_memory_equal(w25m_array(mock_w25), d, 10);       /* in place, */
+    assert_memory_equal(&w25m_array(mock_w25)[10], e, 300); /* no gap */
+    /* The copy left in the next sector is erased when the file reaches it. */
+    uint8_t big[256];
+    fill_pattern(big, sizeof big, 9);
+    for (int i = 0; i < 16; i++)
+        append(big, sizeof big);
+    assert_int_equal(file_size(), 310 + 16 * 256);
+    mock_reboot();
+    uint8_t all[310 + 16 * 256];
+    for (unsigned off = 0; off < sizeof all; off += 256) {
+        mock_read_sector(off / 256, out);
+        memcpy(&all[off], out, sizeof all - off < 256 ? sizeof all - off : 256);
+    }
+    assert_memory_equal(all, d, 10);
+    assert_memory_equal(&all[10], e, 300);
+    for (int i = 0; i < 16; i++)
+        assert_memory_equal(&all[310 + i * 256], big, 256);
 }
 
 static void append_past_capacity_is_file_full(void **state)
@@ -724,7 +742,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(metadata_compaction_keeps_name_and_size, mock_setup, mock_cleanup),
         cmocka_unit_test_setup_teardown(torn_metadata_record_is_ignored, mock_setup, mock_cleanup),
         cmocka_unit_test_setup_teardown(data_written_on_a_new_chip_survives_reboot_and_background_erase, mock_setup, mock_cleanup),
-        cmocka_unit_test_setup_teardown(append_skips_leftovers_of_an_interrupted_write, mock_setup, mock_cleanup),
+        cmocka_unit_test_setup_teardown(append_repairs_leftovers_of_an_interrupted_write, mock_setup, mock_cleanup),
         cmocka_unit_test_setup_teardown(append_past_capacity_is_file_full, mock_setup, mock_cleanup),
         cmocka_unit_test_setup_teardown(spi_failure_reports_flash_error, mock_setup, mock_cleanup),
         cmocka_unit_test_setup_teardown(config_write_read_and_persist, mock_setup, mock_cleanup),

@@ -44,13 +44,14 @@ static void put_crc(uint8_t *p, size_t n)
     p[n + 1] = (uint8_t)c;
 }
 
-/* APPEND_CRC frame for n data bytes; returns its length. */
+/* APPEND_CRC frame for n data bytes (1..256); returns its length. */
 static size_t append_frame(uint8_t *f, uint8_t seq, const uint8_t *data, size_t n)
 {
     f[0] = FB_CMD_APPEND_CRC;
     f[1] = seq;
-    memcpy(&f[2], data, n);
-    put_crc(f, 2 + n);
+    f[2] = (uint8_t)(n - 1);
+    memcpy(&f[3], data, n);
+    put_crc(f, 3 + n);
     return n + FB_APPEND_CRC_OVERHEAD;
 }
 
@@ -119,9 +120,9 @@ static void crc_test_vector_matches_protocol_header(void **state)
 static void caps_register_layout(void **state)
 {
     (void)state;
-    /* Golden bytes (docs/PROTOCOL.md): "FB", version 1, features 3, 256, depth 4, 0, CRC. */
-    static const uint8_t golden[FB_CAPS_LEN] = {0x46, 0x42, 0x01, 0x03, 0x01, 0x00,
-                                                0x04, 0x00, 0xEB, 0x28};
+    /* Golden bytes (docs/PROTOCOL.md): "FB", version 2, features 3, 256, depth 4, 0, CRC. */
+    static const uint8_t golden[FB_CAPS_LEN] = {0x46, 0x42, 0x02, 0x03, 0x01, 0x00,
+                                                0x04, 0x00, 0x25, 0xC8};
     uint8_t caps[FB_CAPS_LEN + 2];
     mock_read_reg(FB_CMD_CAPS, caps, sizeof caps);
     assert_memory_equal(caps, golden, FB_CAPS_LEN);
@@ -138,11 +139,15 @@ static void caps_register_layout(void **state)
 static void append_frame_layout_golden_bytes(void **state)
 {
     (void)state;
-    /* APPEND_CRC seq 1, "abc": 12 01 61 62 63 BA B7. */
-    static const uint8_t golden[] = {0x12, 0x01, 'a', 'b', 'c', 0xBA, 0xB7};
+    /* APPEND_CRC seq 1, "abc": 12 01 02 61 62 63 45 3B (docs/PROTOCOL.md). */
+    static const uint8_t golden[] = {0x12, 0x01, 0x02, 'a', 'b', 'c', 0x45, 0x3B};
     uint8_t f[16];
     assert_int_equal(append_frame(f, 1, (const uint8_t *)"abc", 3), sizeof golden);
     assert_memory_equal(f, golden, sizeof golden);
+    /* One data byte 00: 12 01 00 00 45 3F. */
+    static const uint8_t golden1[] = {0x12, 0x01, 0x00, 0x00, 0x45, 0x3F};
+    assert_int_equal(append_frame(f, 1, (const uint8_t *)"", 1), sizeof golden1);
+    assert_memory_equal(f, golden1, sizeof golden1);
     mock_write(golden, sizeof golden);
     mock_run_idle();
     assert_int_equal(mock_error(), 0);
@@ -304,23 +309,134 @@ static void sequence_numbers_wrap_after_255(void **state)
     assert_int_equal(s.size, 300);
 }
 
+/* A frame that gained or lost bytes on the bus fails its check, whatever the bytes: the
+ * data length is in the frame and covered by the CRC. STREAM error, counted with the CRC
+ * errors, nothing appended, the sequence number unchanged. */
+static void append_frame_of_the_wrong_length_is_rejected(void **state)
+{
+    (void)state;
+    mock_snapshot();
+    uint16_t errors = 0;
+    struct {
+        const uint8_t *f;
+        size_t n;
+    } bad[16];
+    size_t nb = 0;
+    /* Protocol 1.x's frame with a trailing zero (its CRC had no length to check and
+     * trailing zeros passed it): docs/PROTOCOL.md test vector, now rejected. */
+    static const uint8_t old_trailing[] = {0x12, 0x01, 0x61, 0x62, 0x63, 0xBA, 0xB7, 0x00};
+    static const uint8_t old_two[] = {0x12, 0x01, 0x61, 0x62, 0x63, 0xBA, 0xB7, 0x00, 0x00};
+    static const uint8_t old_exact[] = {0x12, 0x01, 0x61, 0x62, 0x63, 0xBA, 0xB7};
+    /* The 2.0 frame for "abc" with one and two zeros after it, and cut short. */
+    static const uint8_t new_plus1[] = {0x12, 0x01, 0x02, 0x61, 0x62, 0x63, 0x45, 0x3B, 0x00};
+    static const uint8_t new_plus2[] = {0x12, 0x01, 0x02, 0x61, 0x62, 0x63, 0x45, 0x3B, 0x00,
+                                        0x00};
+    static const uint8_t new_short[] = {0x12, 0x01, 0x02, 0x61, 0x62, 0x63, 0x45};
+    bad[nb].f = old_trailing, bad[nb++].n = sizeof old_trailing;
+    bad[nb].f = old_two, bad[nb++].n = sizeof old_two;
+    bad[nb].f = old_exact, bad[nb++].n = sizeof old_exact;
+    bad[nb].f = new_plus1, bad[nb++].n = sizeof new_plus1;
+    bad[nb].f = new_plus2, bad[nb++].n = sizeof new_plus2;
+    bad[nb].f = new_short, bad[nb++].n = sizeof new_short;
+    /* A length byte that does not match the data, with a CRC that is right for the bytes
+     * sent: 2 data bytes that say 3. */
+    static uint8_t says3[7] = {0x12, 0x01, 0x02, 0x61, 0x62};
+    put_crc(says3, 5);
+    bad[nb].f = says3, bad[nb++].n = sizeof says3;
+    /* No data byte at all; header only. */
+    static uint8_t empty[5] = {0x12, 0x01, 0x00};
+    put_crc(empty, 3);
+    bad[nb].f = empty, bad[nb++].n = sizeof empty;
+    static const uint8_t header[] = {0x12, 0x01};
+    bad[nb].f = header, bad[nb++].n = sizeof header;
+    /* 256 data bytes and one more (overlong: the interrupt stops storing at 261). */
+    static uint8_t big[FB_EXT_FRAME_MAX + 8];
+    uint8_t d[257];
+    fill(d, sizeof d, 11);
+    append_frame(big, 1, d, 256);
+    big[FB_EXT_FRAME_MAX] = 0x00;
+    bad[nb].f = big, bad[nb++].n = FB_EXT_FRAME_MAX + 1;
+    for (size_t i = 0; i < nb; i++) {
+        mock_write(bad[i].f, bad[i].n);
+        mock_run_idle();
+        assert_int_equal(mock_error(), FB_ERR_STREAM | FB_ERR_FAILED);
+        errors++;
+        struct stream_state st = stream_state();
+        assert_int_equal(st.seq, 0);
+        assert_int_equal(st.size, 0);
+        assert_int_equal(st.crc_errors, errors);
+    }
+    mock_assert_flash_unchanged();
+    /* The same frames at their exact length are accepted: 1 and 256 data bytes. */
+    uint8_t one[6];
+    mock_write(one, append_frame(one, 1, d, 1));
+    mock_run_idle();
+    assert_int_equal(mock_error(), 0);
+    mock_write(big, append_frame(big, 2, d, 256));
+    mock_run_idle();
+    assert_int_equal(mock_error(), 0);
+    struct stream_state st = stream_state();
+    assert_int_equal(st.seq, 2);
+    assert_int_equal(st.size, 257);
+    uint8_t out[256];
+    mock_read_sector(0, out);
+    assert_int_equal(out[0], d[0]);
+    assert_memory_equal(&out[1], d, 255);
+}
+
+/* docs/PROTOCOL.md "Bus": an overlong frame is refused by its command byte first. */
+static void overlong_frame_error_follows_its_command_byte(void **state)
+{
+    (void)state;
+    mock_snapshot();
+    uint8_t f[FB_EXT_FRAME_MAX + 40];
+    memset(f, 0, sizeof f);
+    const struct {
+        uint8_t cmd, err;
+    } cases[] = {
+        {0x77, FB_ERR_UNKNOWN_CMD}, /* no such command */
+        {FB_CMD_WRITE_DATA, FB_ERR_BAD_PARAM},
+        {FB_CMD_READ_SECTOR, FB_ERR_BAD_PARAM},
+        {FB_CMD_STATUS, FB_ERR_BAD_PARAM}, /* a register with parameters */
+        {FB_CMD_APPEND_CRC, FB_ERR_STREAM},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        f[0] = cases[i].cmd;
+        mock_write(f, sizeof f);
+        mock_run_idle();
+        assert_int_equal(mock_error(), cases[i].err | FB_ERR_FAILED);
+    }
+    mock_assert_flash_unchanged();
+}
+
+/* docs/PROTOCOL.md "Prepared responses": a READ frame ends the response it replaces as it
+ * arrives, even when it is then rejected. */
+static void rejected_read_frame_drops_the_prepared_response(void **state)
+{
+    (void)state;
+    uint8_t d[5] = {1, 2, 3, 4, 5};
+    send_append(1, d, sizeof d);
+    mock_run_idle();
+    uint8_t rs[4] = {FB_CMD_READ_SECTOR, 0, 0, 0};
+    mock_write(rs, 3);
+    mock_run_idle();
+    assert_true(mock_status() & FB_STATUS_READY);
+    uint8_t out[8];
+    mock_plain_read(out, 5);
+    assert_memory_equal(out, d, 5);
+    mock_write(rs, 4); /* one byte too many: BAD_PARAM */
+    mock_run_idle();
+    assert_int_equal(mock_error(), FB_ERR_BAD_PARAM | FB_ERR_FAILED);
+    assert_false(mock_status() & FB_STATUS_READY);
+    mock_plain_read(out, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(out[i], 0xFF);
+}
+
 static void bad_lengths_and_register_parameters_are_bad_param(void **state)
 {
     (void)state;
     mock_snapshot();
-    uint8_t f[FB_EXT_FRAME_MAX + 8];
-    memset(f, 0, sizeof f);
-    f[0] = FB_CMD_APPEND_CRC;
-    f[1] = 1;
-    put_crc(f, 2); /* no data bytes */
-    mock_write(f, 4);
-    mock_run_idle();
-    assert_int_equal(mock_error(), FB_ERR_BAD_PARAM | FB_ERR_FAILED);
-    /* 257 data bytes: one more than a frame carries. */
-    put_crc(f, 2 + 257);
-    mock_write(f, 2 + 257 + 2);
-    mock_run_idle();
-    assert_int_equal(mock_error(), FB_ERR_BAD_PARAM | FB_ERR_FAILED);
     uint8_t r[12] = {FB_CMD_STREAM_READ};
     put32(&r[1], 0);
     put32(&r[5], 10);
@@ -564,6 +680,9 @@ int main(void)
         T(corrupted_frame_is_rejected_and_changes_nothing),
         T(out_of_sequence_frame_is_rejected_and_changes_nothing),
         T(sequence_numbers_wrap_after_255),
+        T(append_frame_of_the_wrong_length_is_rejected),
+        T(overlong_frame_error_follows_its_command_byte),
+        T(rejected_read_frame_drops_the_prepared_response),
         T(bad_lengths_and_register_parameters_are_bad_param),
         T(frames_queue_while_the_previous_one_programs),
         T(v1_and_ext_appends_interleave_in_order),

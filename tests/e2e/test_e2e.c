@@ -336,8 +336,9 @@ static void append_crc_repeat_and_corruption_on_the_board(void **state)
     uint8_t f[FB_EXT_FRAME_MAX];
     f[0] = FB_CMD_APPEND_CRC;
     f[1] = (uint8_t)(seq + 1);
-    fill(&f[2], 256, 7);
-    put_crc(f, 258);
+    f[2] = 255; /* 256 data bytes */
+    fill(&f[3], 256, 7);
+    put_crc(f, 259);
     for (int i = 0; i < 2; i++)
         assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, f, sizeof f, NULL, 0), 0);
     assert_int_equal(fb_wait_idle(&x->c, 1000000), 0);
@@ -354,7 +355,7 @@ static void append_crc_repeat_and_corruption_on_the_board(void **state)
     /* A reboot starts the numbering again: the next number, only the CRC is wrong. */
     assert_int_equal(fb_stream_state(&x->c, &seq, NULL, NULL), 0);
     f[1] = (uint8_t)(seq + 1);
-    put_crc(f, 258);
+    put_crc(f, 259);
     f[77] ^= 0x01;
     assert_int_equal(x->t->ops->xfer(x->t, FB_I2C_ADDR, f, sizeof f, NULL, 0), 0);
     assert_int_equal(fb_wait_idle(&x->c, 1000000), FB_HOST_EDEVICE);

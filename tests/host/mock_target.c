@@ -119,9 +119,8 @@ static void execute(mock_target_t *m, const uint8_t *f, size_t len)
     case FB_CMD_APPEND_CRC: {
         if (!m->ext)
             return fail(m, FB_ERR_UNKNOWN_CMD);
-        if (len < FB_APPEND_CRC_OVERHEAD + 1 || len > FB_EXT_FRAME_MAX)
-            return fail(m, FB_ERR_BAD_PARAM);
-        if (!crc_ok(f, len)) {
+        if (len < FB_APPEND_CRC_OVERHEAD + 1 || len > FB_EXT_FRAME_MAX ||
+            len != f[2] + 1u + FB_APPEND_CRC_OVERHEAD || !crc_ok(f, len)) {
             m->crc_errors++;
             return fail(m, FB_ERR_STREAM);
         }
@@ -132,7 +131,7 @@ static void execute(mock_target_t *m, const uint8_t *f, size_t len)
         size_t n = len - FB_APPEND_CRC_OVERHEAD;
         if (m->file_size + n > m->file_cap)
             return fail(m, FB_ERR_FILE_FULL);
-        append_bytes(m, f + 2, n);
+        append_bytes(m, f + 3, n);
         m->last_seq = f[1];
         return;
     }
@@ -247,6 +246,8 @@ static void on_register(mock_target_t *m, uint8_t reg, uint8_t *r, size_t rlen)
                                         FB_QUEUE_DEPTH, 0};
         m->caps_reads++;
         memcpy(v, caps, sizeof caps);
+        if (m->caps_version)
+            v[2] = m->caps_version;
         put_crc(v, sizeof caps);
         n = FB_CAPS_LEN;
         break;

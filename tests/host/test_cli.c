@@ -494,7 +494,7 @@ static void test_info_names_the_protocol(void **state)
     assert_int_equal(f->m.error, 0); /* asking CAPS left nothing behind */
     f->m.ext = true;
     assert_int_equal(RUN(f, "info"), FB_EXIT_OK);
-    assert_contains(f->out, "protocol:  streaming extension v1 (256-byte frames, CRC-16, "
+    assert_contains(f->out, "protocol:  streaming extension v2 (256-byte frames, CRC-16, "
                             "4-slot queue)\n");
     assert_int_equal(RUN(f, "--v1", "info"), FB_EXIT_OK);
     assert_contains(f->out, "protocol:  v1 (forced by --v1)\n");

@@ -169,6 +169,21 @@ static void test_transport_error_while_asking_is_not_cached(void **state)
 
 /* ---- appends ---- */
 
+/* A target whose CAPS says version 1 frames APPEND_CRC without a length (a frame with
+ * trailing zeros passes its check there): appends go as v1 frames instead. */
+static void test_caps_v1_target_gets_v1_appends(void **state)
+{
+    fixture_t *f = *state;
+    f->m.caps_version = 1;
+    uint8_t data[100];
+    fill(data, sizeof data, 4);
+    assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
+    assert_int_equal(f->c.proto, FB_PROTO_EXT);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_APPEND_CRC), 0);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_WRITE_DATA), 4);
+    assert_memory_equal(f->m.file, data, sizeof data);
+}
+
 static void test_ext_append_frames(void **state)
 {
     fixture_t *f = *state;
@@ -180,13 +195,14 @@ static void test_ext_append_frames(void **state)
     assert_memory_equal(f->m.file, data, sizeof data);
     assert_int_equal(mock_count_frames(&f->m, FB_CMD_WRITE_DATA), 0);
     assert_int_equal(mock_count_frames(&f->m, FB_CMD_APPEND_CRC), 4);
-    /* Frame k: 0x12, seq k+1 (the target's last accepted was 0), data, CRC. */
+    /* Frame k: 0x12, seq k+1 (the target's last accepted was 0), n - 1, data, CRC. */
     const size_t sizes[4] = {256, 256, 256, 232};
     for (unsigned k = 0; k < 4; k++) {
         const mock_xfer_t *e = mock_nth_frame(&f->m, FB_CMD_APPEND_CRC, k);
         assert_int_equal(e->wlen, sizes[k] + FB_APPEND_CRC_OVERHEAD);
         assert_int_equal(e->w[1], k + 1);
-        assert_memory_equal(&e->w[2], data + 256 * k, MOCK_FRAME_LOG_MAX - 2);
+        assert_int_equal(e->w[2], sizes[k] - 1);
+        assert_memory_equal(&e->w[3], data + 256 * k, MOCK_FRAME_LOG_MAX - 3);
     }
     assert_int_equal(f->m.last_seq, 4);
     assert_int_equal(f->m.credit_violations, 0);
@@ -474,6 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forced_v1_never_asks, setup_ext, teardown),
         cmocka_unit_test_setup_teardown(test_transport_error_while_asking_is_not_cached, setup_ext, teardown),
         cmocka_unit_test_setup_teardown(test_ext_append_frames, setup_ext, teardown),
+        cmocka_unit_test_setup_teardown(test_caps_v1_target_gets_v1_appends, setup_ext, teardown),
         cmocka_unit_test_setup_teardown(test_ext_append_numbers_from_the_target_and_wraps, setup_ext, teardown),
         cmocka_unit_test_setup_teardown(test_ext_append_lost_ack_is_sent_again_once_appended, setup_ext, teardown),
         cmocka_unit_test_setup_teardown(test_ext_append_nacked_frame_is_sent_again, setup_ext, teardown),

@@ -6,6 +6,7 @@
 #               then the durability figures (wear, CLEAR latency, mount time)
 #   make firmware [BOARD=bluepill|steami]   the STM32F103 firmware, with its size report
 #   make firmware-check   both boards, the SRAM checker, and its broken-build test
+#   make soak-shared      the shared-bus soak for longer than `make test` does (both boards)
 # Every target installs the Debian packages it needs first (scripts/deps.sh).
 
 BUILD      ?= build
@@ -36,7 +37,7 @@ define fw_build
 endef
 
 .PHONY: all deps build run run-sim test bench fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
-        firmware-check firmware-lint
+        firmware-check firmware-lint soak-shared
 
 all: build
 
@@ -102,6 +103,20 @@ fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 # Bounded run that is part of `make test`; prints the number of executions.
 fuzz-smoke: fuzz-build
 	scripts/fuzz.sh $(FUZZ_BUILD)/bin/fuzz_i2c $(FUZZ_RUNS)
+
+# The shared-bus soak of `make test` (test_emu_shared_bus: 10 virtual minutes at 100
+# and 400 kHz on the Blue Pill ELF) for SOAK_MINUTES on each board, others' traffic at
+# SOAK_TRAFFIC % of bus time, faults in SOAK_FAULTS % of our transfers.
+SOAK_MINUTES ?= 60
+SOAK_TRAFFIC ?= 60
+SOAK_FAULTS  ?= 1
+soak-shared: build fw-deps
+	$(call fw_build,bluepill)
+	$(call fw_build,steami)
+	for b in bluepill steami; do \
+	  $(HOST_BUILD)/bin/test_emu_shared --board $$b --minutes $(SOAK_MINUTES) \
+	    --traffic $(SOAK_TRAFFIC) --faults $(SOAK_FAULTS) || exit 1; \
+	done
 
 # Longer soak, not part of `make test`.
 fuzz: fuzz-build

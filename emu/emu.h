@@ -130,6 +130,9 @@ bool emu_i2c_run_to_hold(uint64_t max_ns);
 void emu_i2c_release(void);
 /* Run the transfer to its end; returns its status like board_transfer(). */
 board_xfer_status_t emu_i2c_finish(size_t *wacked);
+/* After emu_i2c_begin(): the read phase after the repeated start addresses addr7 (a
+ * write to us ended by a repeated start to another device). */
+void emu_i2c_set_read_address(uint8_t addr7);
 /* Change the share of our transfers that get a fault injected (--fault-pct). */
 void emu_set_fault_pct(unsigned pct);
 

@@ -613,12 +613,14 @@ static void m_step(void)
         at(M_ADDR_BITS, t + T);
         break;
     case M_ADDR_BITS:
-        byte_cells(t, (uint8_t)(CTL.addr7 << 1 | CTL.rw));
+        byte_cells(t, (uint8_t)((CTL.rw && CTL.wlen ? CTL.raddr7 : CTL.addr7) << 1 | CTL.rw));
         E.stats.i2c_bus_bytes++;
         at(M_ADDR_ACK, t + 8u * T);
         break;
     case M_ADDR_ACK:
-        CTL.ack = target_acks(CTL.addr7);
+        CTL.ack = target_acks(CTL.rw && CTL.wlen ? CTL.raddr7 : CTL.addr7);
+        if (!CTL.ack)
+            TGT.addressed = false; /* a repeated start to someone else: no longer ours */
         CTL.t = t;
         if (CTL.rw && CTL.hold == M_ADDR_DONE && CTL.ack) {
             bus_edge(t + T / 4u, VCD_SDA, 0);
@@ -1052,7 +1054,7 @@ void emu_i2c_begin(uint8_t addr7, const uint8_t *w, size_t wlen, uint8_t *r, siz
 {
     i2c_update();
     memset(&CTL, 0, sizeof CTL);
-    CTL.addr7 = addr7;
+    CTL.addr7 = CTL.raddr7 = addr7;
     CTL.w = w;
     CTL.wlen = wlen;
     CTL.r = r;
@@ -1118,6 +1120,11 @@ board_xfer_status_t emu_i2c_finish(size_t *wacked)
         *wacked = CTL.wacked;
     vcd_flush(emu_now() > 1000000u ? emu_now() - 1000000u : 0);
     return CTL.status;
+}
+
+void emu_i2c_set_read_address(uint8_t addr7)
+{
+    CTL.raddr7 = addr7;
 }
 
 void emu_set_fault_pct(unsigned pct)

@@ -163,6 +163,7 @@ typedef struct emu_i2c {
     struct {
         int state;
         uint8_t addr7;
+        uint8_t raddr7; /* address after the repeated start (another device's, or ours) */
         bool rw;      /* address byte being sent is a read */
         bool ack;     /* outcome of the current acknowledge bit */
         bool lost;    /* the byte in flight was lost to an overrun */

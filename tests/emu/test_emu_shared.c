@@ -12,7 +12,8 @@
  * SCL or SDA as a GPIO 0 times and made 0 START/STOP conditions; 0 transfers of the
  * other devices were delayed or touched by us; others held >= the asked share of bus
  * time; the controller never timed out on a stretch. First, on every run: a streaming
- * chunk read one byte short is not consumed, a complete read is.
+ * chunk read one byte short is not consumed, a complete read is; a write frame ended by
+ * a repeated start to another device (no STOPF for us) is stored.
  *
  *   test_emu_shared [--minutes M] [--traffic PCT] [--faults PCT] [--board B]
  *                   [--khz 100|400] [--dr-preload keep|discard] [--elf ELF]
@@ -203,6 +204,29 @@ static void chunk_short_read_check(void)
           "chunk 0 read in full was not consumed (next read: tag %02x seq %u)", b[0], b[1]);
 }
 
+/* A WRITE_DATA frame ended by a repeated start to another device (0x50, absent: its
+ * address is NACKed) and that device's STOP: no STOPF for us (RM0008), yet every byte
+ * was acknowledged, so the frame must be stored (the firmware finds the bus idle). */
+static void write_then_restart_elsewhere_check(void)
+{
+    uint8_t f[32] = {FB_CMD_WRITE_DATA, 30}, r[1];
+    for (unsigned i = 0; i < 30; i++)
+        f[2 + i] = L.file[L.size + i] = (uint8_t)rnd();
+    L.ours++;
+    emu_i2c_begin(FB_I2C_ADDR, f, sizeof f, r, 1, EMU_HOLD_NONE);
+    emu_i2c_set_read_address(0x50);
+    size_t acked = 0;
+    board_xfer_status_t st = emu_i2c_finish(&acked);
+    CHECK(st == BOARD_NACK_ADDR && acked == sizeof f, "Sr elsewhere: status %d, %zu acked",
+          (int)st, acked);
+    L.size += 30;
+    board_wait(150 * MS);
+    wait_idle();
+    uint32_t sz = file_size();
+    CHECK(sz == L.size, "frame ended by a repeated start elsewhere: file size %u, expected %u",
+          (unsigned)sz, (unsigned)L.size);
+}
+
 static int run(const emu_target_t *t, uint32_t khz, bool keep, double minutes, unsigned pct,
                unsigned fault_pct)
 {
@@ -218,6 +242,7 @@ static int run(const emu_target_t *t, uint32_t khz, bool keep, double minutes, u
     wait_idle();
     CHECK(reg1(FB_CMD_WHO_AM_I) == FB_WHO_AM_I_VALUE, "WHO_AM_I");
     chunk_short_read_check();
+    write_then_restart_elsewhere_check();
     /* Faults from here on (the check above reads with exact expectations). */
     emu_set_fault_pct(fault_pct);
 

@@ -60,12 +60,13 @@
  *
  * Nothing holds the bus forever and nothing acknowledged is dropped: SysTick (i2c_tick)
  * asks the I2C context to look at a transfer that has seen no event for I2C_STALL_MS.
- * If the bus went idle (BUSY clear) without a STOPF for us -- a write ended by a
- * repeated start to another device -- the transfer ended there and its frame is posted.
- * If a line is held low while we are addressed (a controller that vanished mid-byte
- * while we drive SDA, or our own stretch), the peripheral is reset (SWRST) and the
- * transfer aborted. A controller that is merely slow (lines high, BUSY set) is waited
- * for. All of it runs in I2C2_ER's context (pended by SysTick), so the I2C state is only
+ * A write (we receive): if the bus went idle (BUSY clear) without a STOPF for us -- a
+ * write ended by a repeated start to another device -- the transfer ended there and its
+ * frame is posted; otherwise the controller is slow or another device's transfer runs,
+ * and we hold no line: wait. A read (we transmit): we may be driving SDA for a
+ * controller that vanished mid-byte, so the peripheral is reset (SWRST) and the read
+ * aborted. Line levels are not used: on a shared bus a low line is usually someone
+ * else's. All of it runs in I2C2_ER's context (pended by SysTick), so the I2C state is only
  * ever touched at the I2C priority.
  */
 #include <stdbool.h>
@@ -218,26 +219,29 @@ static inline __attribute__((always_inline)) bool lines_high(void)
 /* An addressed transfer has seen no event for I2C_STALL_MS. Called only after an SR1
  * read that showed no ADDR; the SR2 read here cannot complete an ADDR-clearing
  * sequence of an address that SR1 read did not show (RM0008 §26.6.6: the sequence is
- * SR1 read with ADDR set, then SR2). */
+ * SR1 read with ADDR set, then SR2). A line seen low proves nothing on a shared bus
+ * (another device's transfer), so the lines are not looked at. */
 static inline __attribute__((always_inline)) void stall_check(void)
 {
     if (!i2c.active)
         return;
-    if (!(I2C2->SR2 & I2C_SR2_BUSY)) {
-        /* The bus went idle without a STOPF for us: a repeated start to another device
-         * then its STOP ended our transfer. Its bytes were acknowledged: keep them. */
-        i2c.stats.ended_idle++;
-        i2c_end(true);
+    if (!i2c.tx) {
+        /* We hold nothing while receiving (SDA only during an ACK bit the controller
+         * clocks, SCL only with an event pending). Bus idle without a STOPF for us: a
+         * repeated start to another device then its STOP ended our write; its bytes
+         * were acknowledged, keep them. BUSY set: a slow controller, or the other
+         * device's transfer; the next ADDR or STOP ends ours. */
+        if (!(I2C2->SR2 & I2C_SR2_BUSY)) {
+            i2c.stats.ended_idle++;
+            i2c_end(true);
+        }
         return;
     }
-    if (!lines_high()) {
-        /* A line stays low while we are addressed: we may be the one holding it
-         * (SDA mid-byte of a read whose controller vanished, or a stretch). */
-        i2c.stats.stall++;
-        i2c_reset_peripheral();
-    }
-    /* Lines high, BUSY set: a slow controller or another device's transfer. Nothing of
-     * ours is on the bus; wait (the next ADDR or STOP ends this transfer). */
+    /* A read that went quiet: we may be holding SDA low (a 0 bit of a byte whose
+     * controller vanished). Resetting our peripheral lets go and touches no other
+     * device; the read is aborted, so a streaming chunk stays to be read again. */
+    i2c.stats.stall++;
+    i2c_reset_peripheral();
 }
 
 /* BUSY set while no transfer involves us and both lines read high, at every 10 ms

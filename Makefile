@@ -8,6 +8,7 @@
 #   make firmware-check   both boards, the SRAM checker, and its broken-build test
 #   make powercut-emu     the exhaustive power-cut runner on the shipped firmware
 #                         (flashbridge-emu, Blue Pill ELF), every scenario (long)
+#   make soak-shared      the shared-bus soak for longer than `make test` does (both boards)
 # Every target installs the Debian packages it needs first (scripts/deps.sh).
 
 BUILD      ?= build
@@ -40,7 +41,7 @@ define fw_build
 endef
 
 .PHONY: all deps build run run-sim test bench fuzz fuzz-build fuzz-smoke clean fw-deps firmware \
-        firmware-check firmware-lint powercut-emu
+        firmware-check firmware-lint powercut-emu soak-shared
 
 all: build
 
@@ -114,6 +115,19 @@ fuzz-smoke: fuzz-build
 powercut-emu: build
 	$(MAKE) --no-print-directory firmware
 	nice $(HOST_BUILD)/bin/powercut_runner_emu $(call fw_dir,bluepill)/flashbridge.elf
+# The shared-bus soak of `make test` (test_emu_shared_bus: 10 virtual minutes at 100
+# and 400 kHz on the Blue Pill ELF) for SOAK_MINUTES on each board, others' traffic at
+# SOAK_TRAFFIC % of bus time, faults in SOAK_FAULTS % of our transfers.
+SOAK_MINUTES ?= 60
+SOAK_TRAFFIC ?= 60
+SOAK_FAULTS  ?= 1
+soak-shared: build fw-deps
+	$(call fw_build,bluepill)
+	$(call fw_build,steami)
+	for b in bluepill steami; do \
+	  $(HOST_BUILD)/bin/test_emu_shared --board $$b --minutes $(SOAK_MINUTES) \
+	    --traffic $(SOAK_TRAFFIC) --faults $(SOAK_FAULTS) || exit 1; \
+	done
 
 # Longer soak, not part of `make test`.
 fuzz: fuzz-build

@@ -25,6 +25,19 @@ typedef struct emu_options {
     const char *board;      /* "bluepill" (default) or "steami": pins checked against it */
     const char *trace_path; /* VCD of I2C and SPI, NULL = none */
     bool print_stats;       /* summary on stderr at board_close() */
+    /* The shared bus (emu_i2c.c): other controllers' transfers to other targets at this
+     * share of bus time, 0..90 (%); 0 = we are alone on the bus. */
+    unsigned bus_traffic_pct;
+    /* A byte left in DR when a read ends (controller NACK, STOP, START): kept and sent
+     * first by the next read (true), or dropped (false). RM0008 does not say. */
+    bool dr_keep;
+    /* The controller gives up on SCL held low after this long; 0 = 35000 (Linux
+     * i2c-bcm2835's ~35 ms). */
+    uint32_t stretch_timeout_us;
+    /* Faults injected into this share of our controller's transfers (0..100 %): a bus
+     * error, lost arbitration, a read NACKed early, an abort mid-byte. */
+    unsigned fault_pct;
+    uint32_t seed; /* of the traffic and fault generator; 0 = 1 */
 } emu_options_t;
 
 /* Before board_open(). 0, or -1 (message on stderr) for an unknown board. */
@@ -51,6 +64,16 @@ typedef struct emu_stats {
     uint64_t i2c_rx_lost, i2c_rx_dup;  /* bytes overwritten unread / DR read without data */
     uint64_t i2c_tx_lost;              /* DR written over an unsent byte */
     uint64_t i2c_timeouts;             /* controller gave up on a stretched bus */
+    uint64_t i2c_stretches;            /* stretches that outlasted the controller's low time */
+    uint64_t i2c_stretch_tx;           /* read bytes after the first: BTF, SCL held until
+                                        * the DR write (the firmware writes no byte ahead) */
+    uint64_t i2c_line_drives;          /* SCL/SDA pulled low by our GPIOs (not the peripheral) */
+    uint64_t i2c_forced_conditions;    /* START/STOP made by our GPIOs (SDA moved, SCL high) */
+    uint64_t i2c_our_transfers;        /* transfers of our controller (to any address) */
+    uint64_t others_transfers;         /* other devices' transfers completed */
+    uint64_t others_bus_ns;            /* bus time they took */
+    uint64_t others_disturbed;         /* ... that our target delayed or drove a line in */
+    uint64_t faults_injected[4];       /* BERR, ARLO, early NACK, abort mid-byte */
     uint64_t stalls, stall_ns;         /* flash accesses while the flash was busy */
     unsigned n_stall_sites;
     struct {
@@ -107,5 +130,10 @@ bool emu_i2c_run_to_hold(uint64_t max_ns);
 void emu_i2c_release(void);
 /* Run the transfer to its end; returns its status like board_transfer(). */
 board_xfer_status_t emu_i2c_finish(size_t *wacked);
+/* After emu_i2c_begin(): the read phase after the repeated start addresses addr7 (a
+ * write to us ended by a repeated start to another device). */
+void emu_i2c_set_read_address(uint8_t addr7);
+/* Change the share of our transfers that get a fault injected (--fault-pct). */
+void emu_set_fault_pct(unsigned pct);
 
 #endif

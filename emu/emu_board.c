@@ -185,6 +185,7 @@ int board_open(const board_config_t *cfg)
         board_close();
         return -1;
     }
+    i2c_bus_init();
     E.open = true;
     emu_power_on();
     E.rcc.csr |= 0x0C000000u; /* PORRSTF, PINRSTF */
@@ -355,6 +356,7 @@ void emu_stats_print(FILE *f)
             (unsigned long long)s->i2c_ovr, (unsigned long long)s->i2c_rx_lost,
             (unsigned long long)s->i2c_rx_dup, (unsigned long long)s->i2c_tx_lost,
             (unsigned long long)s->i2c_timeouts);
+    i2c_stats_print(f);
     fprintf(f, "  internal flash: %llu operations, busy %.3f ms; stalls %llu (%.3f ms)\n",
             (unsigned long long)s->flash_ops, (double)s->flash_busy_ns / 1e6,
             (unsigned long long)s->stalls, (double)s->stall_ns / 1e6);

@@ -870,6 +870,8 @@ uint32_t emu_ppb_read(uint32_t addr)
         return E.nvic.cfsr;
     case 0xE000ED2Cu:
         return E.nvic.hfsr;
+    case 0xE0042004u: /* DBGMCU_CR (RM0008 §31.16.3): only the freeze bits matter here */
+        return E.dbgmcu_cr;
     default:
         ppb_unknown(addr);
         return 0;
@@ -963,6 +965,9 @@ void emu_ppb_write(uint32_t addr, uint32_t v, uint32_t mask)
         return;
     case 0xE000ED2Cu:
         E.nvic.hfsr &= ~v;
+        return;
+    case 0xE0042004u: /* reset by power-on only; no debugger here to halt the core */
+        E.dbgmcu_cr = (E.dbgmcu_cr & ~mask) | (v & mask & 0x003FFF27u);
         return;
     case 0xE000EF00u: /* STIR */
         emu_irq_latch(v & 0x1FFu);

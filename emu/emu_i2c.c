@@ -1,32 +1,50 @@
 /*
- * I2C2 in target mode (the STM32F1 "v1" peripheral, RM0008 §26) and the controller on
- * the other end of the bus (the socket client's transfers), bit cell by bit cell.
+ * I2C2 in target mode (the STM32F1 "v1" peripheral, RM0008 §26), the controller on the
+ * other end of the bus (the socket client's transfers), and the other devices that share
+ * the bus, bit cell by bit cell.
  *
  * The controller runs the transfer of SIM-PROTOCOL.md: START, address, written bytes,
  * repeated START, address, read bytes, STOP, with bit period T. The target raises its
  * flags at the bus times the protocol document gives (ADDR at the end of the address's
  * acknowledge bit, RXNE at the end of a written byte's acknowledge bit, TXE as a read
  * byte starts, STOPF at the STOP) and, unlike the simulator, stretches SCL as the
- * hardware does (NOSTRETCH = 0):
+ * hardware does (NOSTRETCH = 0), always after the acknowledge bit (the acknowledge
+ * itself is never delayed):
  *   - after ADDR until it is cleared (SR1 then SR2 read);
- *   - before the acknowledge of a written byte while DR still holds the previous one
- *     (BTF; released by reading DR);
+ *   - after a written byte's acknowledge while DR still holds the previous one (BTF;
+ *     the new byte waits in the shift register; released by reading DR);
  *   - before a read byte while DR is empty (BTF after the first byte; released by
  *     writing DR).
  * A stretch only delays the bus once it outlasts the controller's own SCL low time
  * (T/2): the next cell then starts that much later, so virtual bus time extends by what
  * the firmware was late. With NOSTRETCH = 1 the same situations are overruns (OVR): the
- * byte is lost (write) or the previous one sent again (read).
+ * byte is lost (write) or the previous one sent again (read). A controller gives up on
+ * SCL held low after --stretch-timeout-us (35 ms, Linux i2c-bcm2835) and fails the
+ * transfer; the target keeps holding SCL until its firmware lets go, and nobody can
+ * start a transfer meanwhile.
  *
- * Assumptions where RM0008 is not explicit, chosen on the harsh side:
- *   - a byte preloaded in DR for a read that the controller NACKed is dropped at the STOP
- *     (or a START): RM0008's slave-transmitter sequence has software write DR at every
- *     EV3, including the one before the final NACK, and still shows EV3-1 (TxE with DR
- *     empty) after the next ADDR, so the hardware cannot send that byte later;
+ * The shared bus (--bus-traffic PCT): other controllers address other targets for PCT %
+ * of bus time; every transfer waits for the bus to be free. Their STARTs set BUSY in our
+ * peripheral, their STOPs clear it, their addresses never match. Every edge on SCL and
+ * SDA is kept (bus_edge), so a GPIO read returns the true line levels at that instant.
+ * Our GPIOs pulling a line low are counted (line drives; a START or STOP made that way,
+ * and any other device's transfer they or our stretching touched).
+ *
+ * Where RM0008 is not explicit, each possibility is a mode:
+ *   - a byte written to DR and not clocked out when a read ends (the controller's NACK,
+ *     a STOP, a START): --dr-preload discard drops it; keep (the harsher) keeps it in
+ *     DR, and the next read's ADDR moves it into the shift register at once, so it goes
+ *     out first and the firmware's first DR write becomes the second byte;
  *   - STOPF is set only after a write phase whose last byte (or address) was ACKed
  *     ("after an acknowledge (if ACK = 1)");
  *   - PE = 0 or SWRST release the lines at once (the manual defers PE = 0 to the end of
  *     the transfer in master mode).
+ *
+ * Faults (--fault-pct): a bus error (a misplaced STOP in a written byte), lost
+ * arbitration (another device drives SDA low during a read byte), a read NACKed early
+ * by the controller, a controller that abandons a read in mid-byte (it stops at the
+ * first 1 bit the target sends, a misplaced STOP, or clocks the byte out and NACKs it).
+ * Our controller reports each as a failed transfer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +71,8 @@
 #define SR1_STOPF (1u << 4)
 #define SR1_RXNE (1u << 6)
 #define SR1_TXE (1u << 7)
+#define SR1_BERR (1u << 8)
+#define SR1_ARLO (1u << 9)
 #define SR1_AF (1u << 10)
 #define SR1_OVR (1u << 11)
 #define SR1_RC_W0 0xDF00u /* BERR ARLO AF OVR PECERR TIMEOUT SMBALERT */
@@ -61,9 +81,20 @@
 #define SR2_GENCALL (1u << 4)
 #define SR2_DUALF (1u << 7)
 
-/* A controller gives up when SCL stays low this long (the firmware's own watchdog
- * releases the bus after 100 ms, so this only ends a hung firmware's transfer). */
-#define STRETCH_TIMEOUT_NS 1000000000ull
+/* The default --stretch-timeout-us: Linux i2c-bcm2835 gives up after about 35 ms. */
+#define STRETCH_TIMEOUT_DEFAULT_US 35000u
+
+/* Bus free time between a STOP and the next START (tBUF: 4.7 us at 100 kHz, 1.3 us at
+ * 400 kHz; the half bit covers both). */
+#define T_BUF_NS (bit_ns() / 2u)
+
+enum { FAULT_NONE, FAULT_BERR, FAULT_ARLO, FAULT_NACK, FAULT_ABORT };
+
+static uint64_t stretch_timeout_ns(void)
+{
+    uint32_t us = E.opt.stretch_timeout_us ? E.opt.stretch_timeout_us : STRETCH_TIMEOUT_DEFAULT_US;
+    return (uint64_t)us * 1000u;
+}
 
 /* The controller (CTL) and the target registers (TGT). */
 #define CTL E.i2c.m
@@ -74,14 +105,70 @@ static uint64_t bit_ns(void)
     return 1000000000ull / E.bus_hz;
 }
 
+/* ---- the lines: every edge, in time order per line ---- */
+
+#define EDGES 8192u /* per line; a transfer's edges are dropped only long after it ended */
+static struct {
+    uint64_t t[EDGES];
+    bool v[EDGES];
+    uint32_t n; /* edges recorded (the newest is at (n - 1) % EDGES) */
+} lines[2];
+
+static uint64_t rng_state = 1;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+
+/* Line 0 = SCL, 1 = SDA (VCD_SCL, VCD_SDA). An edge earlier than the last one recorded
+ * on its line (a controller resuming after a stretch) is recorded at the last one's time. */
+static void bus_edge(uint64_t t, int sig, bool v)
+{
+    int l = sig == VCD_SCL ? 0 : 1;
+    uint32_t n = lines[l].n;
+    if (n) {
+        uint32_t last = (n - 1u) % EDGES;
+        if (t < lines[l].t[last])
+            t = lines[l].t[last];
+        if (lines[l].v[last] == v)
+            return;
+    } else if (v) {
+        return; /* idle level */
+    }
+    lines[l].t[n % EDGES] = t;
+    lines[l].v[n % EDGES] = v;
+    lines[l].n = n + 1u;
+    vcd_edge(t, sig, v);
+}
+
+static bool level_at(int l, uint64_t t)
+{
+    uint32_t n = lines[l].n, lo = n > EDGES ? n - EDGES : 0, hi = n;
+    /* Newest edge at or before t: binary search over the ring's logical indices. */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2u;
+        if (lines[l].t[mid % EDGES] <= t)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return n > EDGES ? lines[l].v[(n - EDGES) % EDGES] : true;
+    return lines[l].v[(lo - 1u) % EDGES];
+}
+
 /* ---- trace: one cell per bit, SDA changes in the low half, SCL high in the middle ---- */
 
 static void cell(uint64_t s, bool sda, uint64_t end)
 {
     uint64_t T = bit_ns();
-    vcd_edge(s + T / 4u, VCD_SDA, sda);
-    vcd_edge(s + T / 2u, VCD_SCL, 1);
-    vcd_edge(end, VCD_SCL, 0);
+    bus_edge(s + T / 4u, VCD_SDA, sda);
+    bus_edge(s + T / 2u, VCD_SCL, 1);
+    bus_edge(end, VCD_SCL, 0);
 }
 
 static void byte_cells(uint64_t s, uint8_t b)
@@ -156,8 +243,15 @@ bool i2c_listening(void)
 }
 
 /* The target stops driving the bus (reset, PE = 0, power loss): a stretch ends now. */
+static void bus_released(void);
+
 static void release_lines(void)
 {
+    if (TGT.holding != STRETCH_NONE) {
+        TGT.holding = STRETCH_NONE;
+        TGT.rx_shift_full = false;
+        bus_released();
+    }
     if (!active_transfer())
         return;
     TGT.released = true;
@@ -175,6 +269,7 @@ static void regs_reset(void)
     TGT.trise = 2;
     TGT.sr1 = TGT.sr2 = 0;
     TGT.rx_full = TGT.tx_full = TGT.tx_phase = false;
+    TGT.rx_shift_full = false;
     TGT.sr1_seen_addr = TGT.sr1_seen_stopf = TGT.sr1_seen_btf = false;
 }
 
@@ -195,12 +290,18 @@ void i2c_power_lost(void)
  * once its own low time has also passed. */
 static void release_stretch(int kind)
 {
+    if (TGT.holding == kind) {
+        TGT.holding = STRETCH_NONE;
+        if (CTL.stretch != kind)
+            bus_released(); /* the controller gave up meanwhile */
+    }
     if (CTL.stretch != kind)
         return;
     uint64_t now = emu_now(), half = bit_ns() / 2u, late = 0;
     if (now > CTL.stretch_edge + half)
         late = now - CTL.stretch_edge - half;
     if (late) {
+        E.stats.i2c_stretches++;
         if (kind == STRETCH_ADDR)
             E.stats.i2c_stretch_addr++;
         E.stats.i2c_stretch_ns += late;
@@ -223,6 +324,7 @@ static void stretch(int kind, uint64_t edge, int then)
         CTL.next_ns = edge;
         return;
     }
+    TGT.holding = kind;
     CTL.stretch = kind;
     CTL.stretch_edge = edge;
     CTL.state = then;
@@ -268,6 +370,194 @@ static bool target_acks(uint8_t addr7)
     return own1 || own2 || gc;
 }
 
+/* ---- the other devices on the bus ---- */
+
+enum { O_OFF, O_WAIT, O_BUSY };
+static struct {
+    int state;
+    uint64_t next_ns;  /* O_WAIT: start no earlier; O_BUSY: the STOP ends here */
+    uint64_t start_ns;
+    bool disturbed;    /* this transfer waited for our held SCL */
+} O;
+
+static const uint8_t other_addrs[] = {0x0D, 0x1E, 0x29, 0x44, 0x48, 0x5F, 0x6A, 0x70};
+
+/* The bus is in use (a transfer of anyone's, or our target holding SCL). */
+/* In use by someone else than our controller: another device's transfer, or SCL held
+ * by our target after the controller gave up. */
+static bool bus_in_use_by_others(void)
+{
+    return O.state == O_BUSY || TGT.holding != STRETCH_NONE;
+}
+
+static bool bus_in_use(void)
+{
+    return CTL.state != M_IDLE || O.state == O_BUSY || TGT.holding != STRETCH_NONE;
+}
+
+/* A START on the bus (anyone's): our peripheral, if enabled, sees it. */
+static void target_sees_start(void)
+{
+    TGT.released = false;
+    TGT.addressed = false;
+    if (target_alive())
+        TGT.sr2 |= SR2_BUSY;
+    TGT.tx_phase = false; /* TXE clears on a START (RM0008 §26.6.6) */
+    if (!E.opt.dr_keep)
+        TGT.tx_full = false;
+}
+
+static void target_sees_stop(void)
+{
+    TGT.sr2 &= ~(SR2_BUSY | SR2_TRA | SR2_GENCALL | SR2_DUALF);
+    TGT.tx_phase = false;
+    if (!E.opt.dr_keep)
+        TGT.tx_full = false;
+    TGT.rx_phase = false;
+    TGT.addressed = false;
+}
+
+static void o_byte(uint64_t *t, uint8_t b, bool ack)
+{
+    uint64_t T = bit_ns();
+    byte_cells(*t, b);
+    cell(*t + 8u * T, !ack, *t + 9u * T);
+    *t += 9u * T;
+    /* Their target stretches now and then after the acknowledge, as ours does. */
+    if (ack && rnd() % 8u == 0)
+        *t += (uint64_t)(rnd() % 4u) * T / 2u;
+}
+
+/* One transfer of another controller to another target, from t: its edges are recorded
+ * at once (nobody else can use the bus until its STOP); returns the STOP's end. */
+static uint64_t o_build(uint64_t t)
+{
+    uint64_t T = bit_ns();
+    uint8_t addr = other_addrs[rnd() % sizeof other_addrs];
+    bus_edge(t + T / 2u, VCD_SDA, 0);
+    bus_edge(t + T, VCD_SCL, 0);
+    t += T;
+    if (rnd() % 2u) { /* register read: [reg] Sr, 1..16 bytes */
+        o_byte(&t, (uint8_t)(addr << 1), true);
+        o_byte(&t, (uint8_t)rnd(), true);
+        bus_edge(t + T / 8u, VCD_SDA, 1);
+        bus_edge(t + T / 4u, VCD_SCL, 1);
+        bus_edge(t + 3u * T / 4u, VCD_SDA, 0);
+        bus_edge(t + T, VCD_SCL, 0);
+        t += T;
+        o_byte(&t, (uint8_t)(addr << 1 | 1u), true);
+        unsigned n = 1u + rnd() % 16u;
+        for (unsigned i = 0; i < n; i++)
+            o_byte(&t, (uint8_t)rnd(), i + 1u < n);
+    } else { /* write of 1..8 bytes */
+        o_byte(&t, (uint8_t)(addr << 1), true);
+        unsigned n = 1u + rnd() % 8u;
+        for (unsigned i = 0; i < n; i++)
+            o_byte(&t, (uint8_t)rnd(), true);
+    }
+    bus_edge(t + T / 8u, VCD_SDA, 0);
+    bus_edge(t + T / 4u, VCD_SCL, 1);
+    bus_edge(t + T, VCD_SDA, 1);
+    return t + T;
+}
+
+static void o_schedule_after(uint64_t t, uint64_t busy_ns)
+{
+    unsigned pct = E.opt.bus_traffic_pct;
+    /* Idle time such that busy / (busy + idle) = pct on average (uniform 0.5..1.5 x). */
+    uint64_t mean = busy_ns * (100u - pct) / pct;
+    uint64_t idle = mean / 2u + mean * (rnd() % 1024u) / 1024u;
+    /* Our transfers take bus time too, and the others wait for them: keep their share
+     * at pct of all time by shortening the idle time while they are behind. */
+    if (t && E.stats.others_bus_ns * 100u < (uint64_t)pct * t)
+        idle /= 4u;
+    O.state = O_WAIT;
+    O.next_ns = t + T_BUF_NS + idle;
+}
+
+static void o_step(void)
+{
+    uint64_t t = O.next_ns;
+    if (O.state == O_BUSY) {
+        E.stats.others_transfers++;
+        E.stats.others_bus_ns += t - O.start_ns;
+        if (O.disturbed)
+            E.stats.others_disturbed++;
+        O.disturbed = false;
+        target_sees_stop();
+        o_schedule_after(t, t - O.start_ns);
+        if (CTL.state == M_START && CTL.wait_bus && TGT.holding == STRETCH_NONE)
+            CTL.next_ns = t + T_BUF_NS; /* our controller was waiting for the bus */
+        return;
+    }
+    if (bus_in_use()) {
+        /* Wait for the bus: our controller's STOP or our target's release calls
+         * bus_released(); a transfer that waits for our held SCL is disturbed by us. */
+        if (TGT.holding != STRETCH_NONE && CTL.state == M_IDLE)
+            O.disturbed = true;
+        O.next_ns = EMU_NEVER;
+        return;
+    }
+    O.start_ns = t;
+    target_sees_start();
+    O.next_ns = o_build(t);
+    O.state = O_BUSY;
+}
+
+/* The bus became free (a STOP of ours, our target let go of SCL): whoever waits goes. */
+static void bus_released(void)
+{
+    uint64_t now = emu_now();
+    if (TGT.holding == STRETCH_NONE && CTL.state == M_IDLE && O.state != O_BUSY) {
+        /* SCL and SDA go back high (our target held them when the controller had gone). */
+        bus_edge(now, VCD_SCL, 1);
+        bus_edge(now, VCD_SDA, 1);
+    }
+    if (O.state == O_WAIT && O.next_ns == EMU_NEVER && !bus_in_use())
+        O.next_ns = now + T_BUF_NS;
+    if (CTL.state == M_START && CTL.wait_bus && CTL.next_ns == EMU_NEVER && !bus_in_use_by_others())
+        CTL.next_ns = now + T_BUF_NS;
+    emu_kick();
+}
+
+void i2c_bus_init(void)
+{
+    memset(lines, 0, sizeof lines);
+    memset(&O, 0, sizeof O);
+    rng_state = E.opt.seed ? E.opt.seed : 1u;
+    rng_state = rng_state * 0x9E3779B97F4A7C15ull | 1u;
+    if (E.opt.bus_traffic_pct > 90u)
+        E.opt.bus_traffic_pct = 90u;
+    if (E.opt.bus_traffic_pct) {
+        O.state = O_WAIT;
+        O.next_ns = emu_now() + bit_ns() * (1u + rnd() % 64u);
+    }
+}
+
+bool i2c_bus_level(bool scl)
+{
+    i2c_update();
+    return level_at(scl ? 0 : 1, emu_now());
+}
+
+void i2c_gpio_drive(bool scl_low, bool sda_low)
+{
+    static bool was_scl, was_sda;
+    uint64_t now = emu_now();
+    bool busy = bus_in_use();
+    if ((scl_low && !was_scl) || (sda_low && !was_sda)) {
+        E.stats.i2c_line_drives++;
+        if (O.state == O_BUSY)
+            O.disturbed = true;
+    }
+    /* SDA moved by us while SCL is high: a START (falling) or STOP (rising) of ours. */
+    if (sda_low != was_sda && !scl_low && level_at(0, now))
+        E.stats.i2c_forced_conditions++;
+    (void)busy;
+    was_scl = scl_low;
+    was_sda = sda_low;
+}
+
 /* ---- controller: one step per bus event ---- */
 
 static void at(int state, uint64_t t)
@@ -289,8 +579,24 @@ static void finish_transfer(void)
     CTL.state = M_IDLE;
     CTL.next_ns = EMU_NEVER;
     CTL.done = true;
+    E.stats.i2c_our_transfers++;
+    if (CTL.fault && CTL.status == BOARD_ACK)
+        CTL.status = BOARD_NACK_DATA; /* the controller knows its transfer went wrong */
+    bus_released();
     if (E.stop_on_i2c)
         emu_request_stop();
+}
+
+/* A misplaced STOP in the middle of a byte (RM0008 §26.3.4 BERR: the target sees it). */
+static void misplaced_stop(uint64_t t)
+{
+    uint64_t T = bit_ns();
+    bus_edge(t, VCD_SDA, 0);
+    bus_edge(t + T / 4u, VCD_SCL, 1);
+    CTL.berr = true;
+    CTL.status = BOARD_NACK_DATA;
+    CTL.ack = false;
+    at(M_STOP_DONE, t + T / 2u);
 }
 
 static void m_step(void)
@@ -298,30 +604,35 @@ static void m_step(void)
     uint64_t t = CTL.next_ns, T = bit_ns();
     switch (CTL.state) {
     case M_START:
-        TGT.released = false;
-        TGT.addressed = false;
-        if (target_alive())
-            TGT.sr2 |= SR2_BUSY;
-        TGT.tx_phase = false; /* TXE clears on a START (RM0008 §26.6.6) */
-        TGT.tx_full = false;
-        vcd_edge(t, VCD_SCL, 1);
-        vcd_edge(t, VCD_SDA, 1);
-        vcd_edge(t + T / 2u, VCD_SDA, 0);
-        vcd_edge(t + T, VCD_SCL, 0);
+        if (bus_in_use_by_others()) {
+            CTL.wait_bus = true; /* bus_released() or the timeout restarts us */
+            if (!CTL.wait_since)
+                CTL.wait_since = t;
+            CTL.next_ns = EMU_NEVER;
+            break;
+        }
+        CTL.wait_bus = false;
+        target_sees_start();
+        bus_edge(t, VCD_SCL, 1);
+        bus_edge(t, VCD_SDA, 1);
+        bus_edge(t + T / 2u, VCD_SDA, 0);
+        bus_edge(t + T, VCD_SCL, 0);
         CTL.rw = CTL.wlen == 0 && CTL.rlen > 0;
         at(M_ADDR_BITS, t + T);
         break;
     case M_ADDR_BITS:
-        byte_cells(t, (uint8_t)(CTL.addr7 << 1 | CTL.rw));
+        byte_cells(t, (uint8_t)((CTL.rw && CTL.wlen ? CTL.raddr7 : CTL.addr7) << 1 | CTL.rw));
         E.stats.i2c_bus_bytes++;
         at(M_ADDR_ACK, t + 8u * T);
         break;
     case M_ADDR_ACK:
-        CTL.ack = target_acks(CTL.addr7);
+        CTL.ack = target_acks(CTL.rw && CTL.wlen ? CTL.raddr7 : CTL.addr7);
+        if (!CTL.ack)
+            TGT.addressed = false; /* a repeated start to someone else: no longer ours */
         CTL.t = t;
         if (CTL.rw && CTL.hold == M_ADDR_DONE && CTL.ack) {
-            vcd_edge(t + T / 4u, VCD_SDA, 0);
-            vcd_edge(t + T / 2u, VCD_SCL, 1);
+            bus_edge(t + T / 4u, VCD_SDA, 0);
+            bus_edge(t + T / 2u, VCD_SCL, 1);
             CTL.state = M_ADDR_DONE;
             hold_here(); /* the controller keeps SCL high: ADDR comes at release */
             break;
@@ -330,8 +641,8 @@ static void m_step(void)
         at(M_ADDR_DONE, t + T);
         break;
     case M_ADDR_DONE:
-            if (CTL.held)
-            vcd_edge(t, VCD_SCL, 0);
+        if (CTL.held)
+            bus_edge(t, VCD_SCL, 0);
         CTL.held = false;
         if (!CTL.ack) {
             CTL.status = BOARD_NACK_ADDR;
@@ -345,6 +656,15 @@ static void m_step(void)
             TGT.sr2 |= SR2_TRA;
             TGT.tx_phase = true;
             TGT.rx_phase = false;
+            CTL.preloaded = false;
+            if (TGT.tx_full) {
+                /* --dr-preload keep: the byte left in DR by the last read goes to the
+                 * shift register now; it is this read's first byte. */
+                CTL.shifter = TGT.tx;
+                TGT.tx_full = false;
+                CTL.preloaded = true;
+                E.stats.i2c_tx_lost++;
+            }
         } else {
             TGT.sr2 &= ~SR2_TRA;
             TGT.tx_phase = false;
@@ -360,6 +680,12 @@ static void m_step(void)
         }
         break;
     case M_WBYTE:
+        if (CTL.fault == FAULT_BERR && CTL.wi == CTL.fault_at) {
+            E.stats.faults_injected[0]++;
+            byte_cells(t, CTL.w[CTL.wi]); /* trace only: the bits before the STOP */
+            misplaced_stop(t + (uint64_t)CTL.fault_bit * T);
+            break;
+        }
         byte_cells(t, CTL.w[CTL.wi]);
         E.stats.i2c_bus_bytes++;
         if (flash_busy_now())
@@ -368,59 +694,70 @@ static void m_step(void)
         break;
     case M_WACK:
         CTL.lost = false;
-        if (target_alive() && TGT.rx_full) {
-            if (TGT.cr1 & CR1_NOSTRETCH) {
-                /* Overrun: the byte is lost (RM0008 §26.3.4). */
-                TGT.sr1 |= SR1_OVR;
-                E.stats.i2c_ovr++;
-                E.stats.i2c_rx_lost++;
-                CTL.lost = true;
-                note_event(t);
-            } else {
-                TGT.sr1 |= SR1_BTF;
-                TGT.sr1_seen_btf = false;
-                E.stats.i2c_stretch_data++;
-                note_event(t);
-                stretch(STRETCH_RX, t, M_WACK2);
-                break;
-            }
+        if (target_alive() && TGT.rx_full && (TGT.cr1 & CR1_NOSTRETCH)) {
+            /* Overrun: the byte is lost (RM0008 §26.3.4). */
+            TGT.sr1 |= SR1_OVR;
+            E.stats.i2c_ovr++;
+            E.stats.i2c_rx_lost++;
+            CTL.lost = true;
+            note_event(t);
         }
         at(M_WACK2, t);
         break;
     case M_WACK2:
-        CTL.ack = target_alive() && (TGT.cr1 & CR1_ACK);
+        CTL.ack = target_alive() && TGT.addressed && (TGT.cr1 & CR1_ACK);
         cell(t, !CTL.ack, t + T);
         at(M_WACK_DONE, t + T);
         break;
-    case M_WACK_DONE:
-        if (target_alive() && !CTL.lost) {
-            TGT.rx = CTL.w[CTL.wi];
-            TGT.rx_full = true;
-            TGT.tx_full = false; /* DR is shared: the received byte replaces anything */
+    case M_WACK_DONE: {
+        int next = CTL.wi + 1u < CTL.wlen ? M_WBYTE : CTL.rlen ? M_RSTART : M_STOP;
+        bool stretched = false;
+        if (target_alive() && TGT.addressed && !CTL.lost) {
+            if (TGT.rx_full && !(TGT.cr1 & CR1_NOSTRETCH)) {
+                /* DR still holds the previous byte: this one waits in the shift
+                 * register, BTF, SCL stretched after the acknowledge (RM0008 §26.3.3). */
+                TGT.rx_shift = CTL.w[CTL.wi];
+                TGT.rx_shift_full = true;
+                TGT.sr1 |= SR1_BTF;
+                TGT.sr1_seen_btf = false;
+                E.stats.i2c_stretch_data++;
+                stretched = true;
+            } else {
+                TGT.rx = CTL.w[CTL.wi];
+                TGT.rx_full = true;
+                TGT.tx_full = false; /* DR is shared: the received byte replaces anything */
+            }
             note_event(t);
         }
         if (!CTL.ack) {
             CTL.status = BOARD_NACK_DATA;
-            at(M_STOP, t);
-            break;
+            next = M_STOP;
+        } else {
+            CTL.wacked++;
+            CTL.wi++;
         }
-        CTL.wacked++;
-        CTL.wi++;
-        at(CTL.wi < CTL.wlen ? M_WBYTE : CTL.rlen ? M_RSTART : M_STOP, t);
+        if (stretched)
+            stretch(STRETCH_RX, t, next);
+        else
+            at(next, t);
         break;
+    }
     case M_RSTART:
-        vcd_edge(t + T / 8u, VCD_SDA, 1);
-        vcd_edge(t + T / 4u, VCD_SCL, 1);
-        vcd_edge(t + 3u * T / 4u, VCD_SDA, 0);
-        vcd_edge(t + T, VCD_SCL, 0);
+        bus_edge(t + T / 8u, VCD_SDA, 1);
+        bus_edge(t + T / 4u, VCD_SCL, 1);
+        bus_edge(t + 3u * T / 4u, VCD_SDA, 0);
+        bus_edge(t + T, VCD_SCL, 0);
         TGT.tx_phase = false;
-        TGT.tx_full = false;
+        if (!E.opt.dr_keep)
+            TGT.tx_full = false;
         CTL.rw = true;
         at(M_ADDR_BITS, t + T);
         break;
     case M_RBYTE_START:
-        if (!target_alive()) {
+        if (!target_alive() || !TGT.addressed) {
             CTL.shifter = 0xFF; /* SDA released: the controller reads ones */
+        } else if (CTL.preloaded && CTL.ri == 0) {
+            note_event(t); /* TXE: the firmware's byte is the second one */
         } else if (TGT.tx_full) {
             CTL.shifter = TGT.tx;
             TGT.tx_full = false;
@@ -436,7 +773,7 @@ static void m_step(void)
             if (CTL.ri > 0) {
                 TGT.sr1 |= SR1_BTF;
                 TGT.sr1_seen_btf = false;
-                E.stats.i2c_stretch_data++;
+                E.stats.i2c_stretch_tx++;
                 note_event(t);
             }
             stretch(STRETCH_TX, t, M_RBYTE_START);
@@ -445,6 +782,35 @@ static void m_step(void)
         at(M_RBYTE_BITS, t);
         break;
     case M_RBYTE_BITS:
+        if (CTL.fault == FAULT_ABORT && CTL.ri == CTL.fault_at) {
+            /* The controller stops clocking after fault_bit bits; it can make a STOP
+             * only at a 1 bit (the target drives the 0s), so it clocks on to the first
+             * one. None: the byte completes and the controller NACKs it. */
+            E.stats.faults_injected[3]++;
+            unsigned b = CTL.fault_bit;
+            while (b < 8u && !((CTL.shifter >> (7u - b)) & 1u))
+                b++;
+            if (b < 8u) {
+                byte_cells(t, CTL.shifter);
+                misplaced_stop(t + (uint64_t)(b + 1u) * T);
+                break;
+            }
+            CTL.fault = FAULT_NACK; /* handled at this byte's acknowledge */
+            CTL.fault_at = CTL.ri;
+            E.stats.faults_injected[2]--;
+        }
+        if (CTL.fault == FAULT_ARLO && CTL.ri == CTL.fault_at) {
+            /* Another device pulls SDA low while we send a 1 (RM0008 §26.3.4 ARLO):
+             * the target lets go of SDA for the rest of the byte. */
+            E.stats.faults_injected[1]++;
+            if (target_alive() && TGT.addressed) {
+                TGT.sr1 |= SR1_ARLO;
+                TGT.addressed = false;
+                note_event(t + T);
+            }
+            CTL.shifter = 0x00;
+            CTL.status = BOARD_NACK_DATA;
+        }
         if (CTL.ri < CTL.rlen)
             CTL.r[CTL.ri] = CTL.shifter;
         byte_cells(t, CTL.shifter);
@@ -455,6 +821,11 @@ static void m_step(void)
         break;
     case M_RACK:
         CTL.ack = CTL.ri + 1u < CTL.rlen;
+        if (CTL.fault == FAULT_NACK && CTL.ri == CTL.fault_at) {
+            E.stats.faults_injected[2]++;
+            CTL.ack = false; /* a read one or more bytes short */
+            CTL.status = BOARD_NACK_DATA;
+        }
         cell(t, !CTL.ack, t + T);
         at(M_RACK_DONE, t + T);
         break;
@@ -471,8 +842,8 @@ static void m_step(void)
         at(M_STOP, t);
         break;
     case M_STOP:
-        vcd_edge(t + T / 8u, VCD_SDA, 0);
-        vcd_edge(t + T / 4u, VCD_SCL, 1);
+        bus_edge(t + T / 8u, VCD_SDA, 0);
+        bus_edge(t + T / 4u, VCD_SCL, 1);
         if (CTL.hold == M_STOP_DONE) {
             CTL.state = M_STOP_DONE;
             hold_here(); /* SDA held low with SCL high: the STOP comes at release */
@@ -482,17 +853,17 @@ static void m_step(void)
         break;
     case M_STOP_DONE:
         CTL.held = false;
-        vcd_edge(t, VCD_SDA, 1);
+        bus_edge(t, VCD_SDA, 1);
+        if (CTL.berr && target_alive() && TGT.addressed) {
+            TGT.sr1 |= SR1_BERR; /* a STOP in the middle of a byte */
+            note_event(t);
+        }
         if (target_alive() && TGT.addressed && TGT.rx_phase && CTL.ack) {
             TGT.sr1 |= SR1_STOPF;
             TGT.sr1_seen_stopf = false;
             note_event(t);
         }
-        TGT.sr2 &= ~(SR2_BUSY | SR2_TRA | SR2_GENCALL | SR2_DUALF);
-        TGT.tx_phase = false;
-        TGT.tx_full = false;
-        TGT.rx_phase = false;
-        TGT.addressed = false;
+        target_sees_stop();
         finish_transfer();
         break;
     default:
@@ -504,29 +875,53 @@ static void m_step(void)
 void i2c_update(void)
 {
     uint64_t now = emu_now();
-    while (CTL.state != M_IDLE && CTL.next_ns <= now)
-        m_step();
-    if (CTL.stretch != STRETCH_NONE && now >= CTL.stretch_edge + STRETCH_TIMEOUT_NS) {
+    for (;;) {
+        uint64_t tc = CTL.state != M_IDLE ? CTL.next_ns : EMU_NEVER;
+        uint64_t to = O.state != O_OFF ? O.next_ns : EMU_NEVER;
+        if (tc <= now && tc <= to)
+            m_step();
+        else if (to <= now)
+            o_step();
+        else
+            break;
+    }
+    uint64_t limit = stretch_timeout_ns();
+    bool gave_up = false;
+    if (CTL.stretch != STRETCH_NONE && now >= CTL.stretch_edge + limit) {
         char where[64];
         fprintf(stderr,
-                "flashbridge-emu: ERROR: I2C controller timeout: SCL held low for 1 s by the "
-                "target (firmware at %s)\n",
-                emu_where(E.cur_pc, where, sizeof where));
-        E.stats.i2c_timeouts++;
+                "flashbridge-emu: ERROR: I2C controller timeout: SCL held low for %.1f ms by "
+                "the target (firmware at %s)\n",
+                (double)limit / 1e6, emu_where(E.cur_pc, where, sizeof where));
         CTL.status = CTL.ri || CTL.wi ? BOARD_NACK_DATA : BOARD_NACK_ADDR;
         CTL.stretch = STRETCH_NONE;
-        TGT.sr2 &= ~SR2_BUSY;
+        gave_up = true;
+    } else if (CTL.state == M_START && CTL.wait_bus && CTL.next_ns == EMU_NEVER &&
+               now >= CTL.wait_since + limit) {
+        fprintf(stderr, "flashbridge-emu: ERROR: I2C controller timeout: bus not free for "
+                        "%.1f ms\n", (double)limit / 1e6);
+        CTL.status = BOARD_NACK_ADDR;
+        gave_up = true;
+    }
+    if (gave_up) {
+        /* As a real host: the transfer fails; the target may still hold SCL. */
+        E.stats.i2c_timeouts++;
+        CTL.wait_bus = false;
         finish_transfer();
     }
 }
 
 uint64_t i2c_next_event_ns(void)
 {
+    uint64_t t = O.state != O_OFF ? O.next_ns : EMU_NEVER;
     if (CTL.state == M_IDLE)
-        return EMU_NEVER;
+        return t;
+    uint64_t c = CTL.next_ns;
     if (CTL.stretch != STRETCH_NONE)
-        return CTL.stretch_edge + STRETCH_TIMEOUT_NS;
-    return CTL.next_ns;
+        c = CTL.stretch_edge + stretch_timeout_ns();
+    else if (CTL.state == M_START && CTL.wait_bus && c == EMU_NEVER)
+        c = CTL.wait_since + stretch_timeout_ns();
+    return c < t ? c : t;
 }
 
 /* ---- registers ---- */
@@ -545,10 +940,18 @@ uint32_t i2c_read(uint32_t off)
             E.stats.i2c_rx_dup++;
         uint8_t v = TGT.tx_phase ? TGT.tx : TGT.rx;
         TGT.rx_full = false;
-        if (TGT.sr1_seen_btf && (TGT.sr1 & SR1_BTF) && !TGT.tx_phase)
+        if (TGT.sr1_seen_btf && (TGT.sr1 & SR1_BTF) && !TGT.tx_phase) {
             TGT.sr1 &= ~SR1_BTF;
+            if (TGT.rx_shift_full) {
+                /* The byte that waited in the shift register moves to DR (RXNE). */
+                TGT.rx = TGT.rx_shift;
+                TGT.rx_full = true;
+                TGT.rx_shift_full = false;
+                note_event(emu_now());
+            }
+            release_stretch(STRETCH_RX);
+        }
         TGT.sr1_seen_btf = false;
-        release_stretch(STRETCH_RX);
         return v;
     }
     case 0x14: {
@@ -593,6 +996,8 @@ void i2c_write(uint32_t off, uint32_t v, uint32_t mask)
         }
         if (nv & (CR1_START | CR1_STOP))
             emu_violation("I2C_CR1 START/STOP set: master mode is not modelled");
+        if ((nv & CR1_PE) && !(TGT.cr1 & CR1_PE) && bus_in_use())
+            TGT.sr2 |= SR2_BUSY; /* enabled in the middle of someone's transfer */
         if (!(nv & CR1_PE)) {
             nv &= ~CR1_ACK; /* ACK cannot be set while PE = 0 */
             if (TGT.cr1 & CR1_PE) {
@@ -657,13 +1062,37 @@ void emu_i2c_begin(uint8_t addr7, const uint8_t *w, size_t wlen, uint8_t *r, siz
 {
     i2c_update();
     memset(&CTL, 0, sizeof CTL);
-    CTL.addr7 = addr7;
+    CTL.addr7 = CTL.raddr7 = addr7;
     CTL.w = w;
     CTL.wlen = wlen;
     CTL.r = r;
     CTL.rlen = rlen;
     CTL.status = BOARD_ACK;
     CTL.hold = hold == EMU_HOLD_STOP ? M_STOP_DONE : hold == EMU_HOLD_READ_ADDR ? M_ADDR_DONE : M_IDLE;
+    if (E.opt.fault_pct && hold == EMU_HOLD_NONE && rnd() % 100u < E.opt.fault_pct) {
+        /* BERR needs a written byte, the others a read byte. */
+        int kinds[3], n = 0;
+        if (rlen) {
+            kinds[n++] = FAULT_ARLO;
+            kinds[n++] = FAULT_ABORT;
+            if (rlen > 1)
+                kinds[n++] = FAULT_NACK;
+        }
+        if (wlen && !n)
+            kinds[n++] = FAULT_BERR;
+        else if (wlen && rnd() % 4u == 0)
+            kinds[0] = FAULT_BERR;
+        if (n) {
+            CTL.fault = kinds[rnd() % (unsigned)n];
+            if (CTL.fault == FAULT_BERR)
+                CTL.fault_at = rnd() % wlen;
+            else if (CTL.fault == FAULT_NACK)
+                CTL.fault_at = rnd() % (rlen - 1u);
+            else
+                CTL.fault_at = rnd() % rlen;
+            CTL.fault_bit = 1u + rnd() % 7u;
+        }
+    }
     at(M_START, emu_now());
     emu_kick();
 }
@@ -692,11 +1121,37 @@ board_xfer_status_t emu_i2c_finish(size_t *wacked)
     while (CTL.state != M_IDLE) {
         if (CTL.held)
             emu_i2c_release();
-        emu_run_to(emu_now() + 10u * STRETCH_TIMEOUT_NS);
+        emu_run_to(emu_now() + 10u * stretch_timeout_ns());
     }
     E.stop_on_i2c = false;
     if (wacked)
         *wacked = CTL.wacked;
     vcd_flush(emu_now() > 1000000u ? emu_now() - 1000000u : 0);
     return CTL.status;
+}
+
+void emu_i2c_set_read_address(uint8_t addr7)
+{
+    CTL.raddr7 = addr7;
+}
+
+void emu_set_fault_pct(unsigned pct)
+{
+    E.opt.fault_pct = pct > 100u ? 100u : pct;
+}
+
+void i2c_stats_print(FILE *f)
+{
+    const emu_stats_t *s = &E.stats;
+    fprintf(f, "  shared bus: others %llu transfers, %.1f %% of %.3f s; disturbed by us %llu; "
+               "our line drives %llu, forced START/STOP %llu; stretches %llu (max %.1f us), read-byte BTF %llu; "
+               "faults injected BERR %llu ARLO %llu NACK %llu abort %llu\n",
+            (unsigned long long)s->others_transfers,
+            emu_now() ? 100.0 * (double)s->others_bus_ns / (double)emu_now() : 0.0,
+            (double)emu_now() / 1e9, (unsigned long long)s->others_disturbed,
+            (unsigned long long)s->i2c_line_drives, (unsigned long long)s->i2c_forced_conditions,
+            (unsigned long long)s->i2c_stretches, (double)s->i2c_stretch_max_ns / 1e3,
+            (unsigned long long)s->i2c_stretch_tx,
+            (unsigned long long)s->faults_injected[0], (unsigned long long)s->faults_injected[1],
+            (unsigned long long)s->faults_injected[2], (unsigned long long)s->faults_injected[3]);
 }

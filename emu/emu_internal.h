@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <unicorn/unicorn.h>
 
 #include "emu.h"
@@ -158,12 +159,16 @@ typedef struct emu_i2c {
     bool addressed;   /* the current transfer matched us */
     bool rx_phase;    /* the current phase is a write from the controller */
     bool released;    /* PE = 0 or SWRST during a transfer: lines let go */
+    int holding;      /* STRETCH_*: the target holds SCL low (even if the controller gave up) */
+    uint8_t rx_shift; /* a received byte waiting in the shift register (BTF) */
+    bool rx_shift_full;
     uint64_t evt_since; /* oldest event not yet met by a handler entry, EMU_NEVER */
     char evt_where[64];
 
     struct {
         int state;
         uint8_t addr7;
+        uint8_t raddr7; /* address after the repeated start (another device's, or ours) */
         bool rw;      /* address byte being sent is a read */
         bool ack;     /* outcome of the current acknowledge bit */
         bool lost;    /* the byte in flight was lost to an overrun */
@@ -180,7 +185,14 @@ typedef struct emu_i2c {
         int hold;         /* state held before (M_STOP_DONE / M_ADDR_DONE), or M_IDLE */
         bool held;
         uint8_t shifter;
+        bool preloaded; /* dr-keep: the first read byte is the one kept in DR */
         bool done;
+        int fault;      /* FAULT_*: injected into this transfer */
+        size_t fault_at; /* byte index (of the write or read phase) */
+        unsigned fault_bit;
+        bool berr;      /* the STOP coming is misplaced (mid-byte): BERR */
+        bool wait_bus;  /* START waits for the bus (others' transfer, our held SCL) */
+        uint64_t wait_since;
     } m;
 } emu_i2c_t;
 
@@ -240,6 +252,9 @@ typedef struct emu {
     emu_fpec_t fl;
     emu_spi_t spi;
     emu_i2c_t i2c;
+    uint32_t pwr_cr;     /* PWR_CR (DBP guards RCC_BDCR) */
+    uint32_t dbgmcu_cr;  /* DBGMCU_CR (0xE0042004) */
+    bool backup_domain_set; /* RCC_BDCR given its battery-kept value once per open */
 
     bool stop_on_i2c; /* stop when the controller finishes or reaches its hold */
     emu_stats_t stats;
@@ -339,5 +354,12 @@ void i2c_on_handler_entry(void);
 /* The firmware has enabled the target (PE, ACK, interrupts): the board "listens". */
 bool i2c_listening(void);
 void i2c_power_lost(void);
+/* Board open: the shared bus starts idle (others' traffic, line history, generator). */
+void i2c_bus_init(void);
+/* Level of SCL (scl) or SDA on the bus now, from every device on it but our GPIOs. */
+bool i2c_bus_level(bool scl);
+/* Our GPIOs now pull SCL / SDA low (called on every change of the pins' set-up). */
+void i2c_gpio_drive(bool scl_low, bool sda_low);
+void i2c_stats_print(FILE *f);
 
 #endif

@@ -1,5 +1,7 @@
 /*
  * flashbridge-emu ELF [--board bluepill|steami] [--trace FILE.vcd] [--stats]
+ *                 [--bus-traffic PCT] [--dr-preload keep|discard] [--stretch-timeout-us N]
+ *                 [--fault-pct PCT] [--seed N]
  *                 [flashbridge-sim options: --socket PATH --flash-image F --config-image F
  *                  --bus-khz 100|400 --timing typ|max --realtime]
  *
@@ -23,6 +25,16 @@ static void usage(FILE *f, const char *argv0)
             "  --board NAME         bluepill (default) or steami: the pins checked\n"
             "  --trace FILE.vcd     I2C and SPI lines as a VCD (PulseView, sigrok-cli)\n"
             "  --stats              timing, latency and stall summary on stderr at exit\n"
+            "  --bus-traffic PCT    other devices' transfers on the bus, PCT %% of bus time\n"
+            "                       (0..90, default 0)\n"
+            "  --dr-preload keep|discard  a byte left in I2C DR when a read ends is sent\n"
+            "                       first by the next read (keep) or dropped (discard,\n"
+            "                       default); RM0008 does not say which\n"
+            "  --stretch-timeout-us N  the controller gives up on SCL held low after N us\n"
+            "                       (default 35000, as Linux i2c-bcm2835)\n"
+            "  --fault-pct PCT      inject a fault into PCT %% of the transfers (BERR, lost\n"
+            "                       arbitration, early NACK, abort mid-byte): they fail\n"
+            "  --seed N             seed of the traffic and fault generator\n"
             "  --socket PATH        socket to listen on (a stale one is replaced)\n"
             "  --flash-image FILE   W25Q64 image (8 MiB; created erased if missing)\n"
             "  --config-image FILE  STM32F103 internal flash image, the whole flash (64 KiB;\n"
@@ -35,6 +47,16 @@ static void usage(FILE *f, const char *argv0)
             "  --timing typ|max     flash operation times (default typ)\n"
             "  --realtime           keep virtual time in step with the wall clock\n",
             argv0);
+}
+
+/* An unsigned number within [lo, hi], or -1. */
+static long number(const char *v, long lo, long hi)
+{
+    char *end;
+    long n = v ? strtol(v, &end, 10) : -1;
+    if (!v || *v == '\0' || *end != '\0' || n < lo || n > hi)
+        return -1;
+    return n;
 }
 
 /* Value of option arg (either "--name=value" or the next argument). */
@@ -73,6 +95,30 @@ int main(int argc, char **argv)
         if (dst) {
             if (!(*dst = value_of(argc, argv, &i, a))) {
                 fprintf(stderr, "flashbridge-emu: %s needs a value\n", a);
+                return 2;
+            }
+            continue;
+        }
+        if (is_opt(a, "--bus-traffic") || is_opt(a, "--stretch-timeout-us") ||
+            is_opt(a, "--fault-pct") || is_opt(a, "--seed") || is_opt(a, "--dr-preload")) {
+            const char *v = value_of(argc, argv, &i, a);
+            long val = 0;
+            if (is_opt(a, "--dr-preload")) {
+                if (v && (strcmp(v, "keep") == 0 || strcmp(v, "discard") == 0))
+                    opt.dr_keep = strcmp(v, "keep") == 0;
+                else
+                    val = -1;
+            } else if (is_opt(a, "--bus-traffic")) {
+                opt.bus_traffic_pct = (unsigned)(val = number(v, 0, 90));
+            } else if (is_opt(a, "--fault-pct")) {
+                opt.fault_pct = (unsigned)(val = number(v, 0, 100));
+            } else if (is_opt(a, "--seed")) {
+                opt.seed = (uint32_t)(val = number(v, 0, 0x7FFFFFFF));
+            } else {
+                opt.stretch_timeout_us = (uint32_t)(val = number(v, 1, 10000000));
+            }
+            if (val < 0) {
+                fprintf(stderr, "flashbridge-emu: bad value for %s (see --help)\n", a);
                 return 2;
             }
             continue;

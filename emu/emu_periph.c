@@ -142,7 +142,9 @@ static uint64_t rcc_next_event_ns(void)
 static void rcc_reset_state(void)
 {
     uint32_t csr_flags = E.rcc.csr & 0xFC000000u;
+    uint32_t bdcr = E.rcc.bdcr; /* backup domain: kept by VBAT across resets */
     memset(&E.rcc, 0, sizeof E.rcc);
+    E.rcc.bdcr = bdcr;
     E.rcc.cr = RCC_CR_HSION | (16u << 3);
     E.rcc.hsi_ready = 0;
     E.rcc.hse_ready = E.rcc.pll_ready = E.rcc.lsi_ready = EMU_NEVER;
@@ -256,7 +258,13 @@ void rcc_write(uint32_t off, uint32_t v, uint32_t mask)
     case 0x14: E.rcc.ahbenr = (E.rcc.ahbenr & ~mask) | (v & mask); break;
     case 0x18: E.rcc.apb2enr = (E.rcc.apb2enr & ~mask) | (v & mask); break;
     case 0x1C: E.rcc.apb1enr = (E.rcc.apb1enr & ~mask) | (v & mask); break;
-    case 0x20: E.rcc.bdcr = (E.rcc.bdcr & ~mask) | (v & mask); break;
+    case 0x20:
+        /* Backup domain: write-protected until PWR_CR.DBP (RM0008 §5.1.2, §7.3.9). */
+        if (!(E.pwr_cr & (1u << 8)))
+            emu_violation("RCC_BDCR written with PWR_CR.DBP = 0 (RM0008 §5.1.2): ignored");
+        else
+            E.rcc.bdcr = (E.rcc.bdcr & ~mask) | (v & mask & 0x18305u);
+        break;
     case 0x24: {
         uint32_t nv = (E.rcc.csr & ~(mask & 1u)) | (v & mask & 1u);
         if ((nv & RCC_CSR_LSION) && !(E.rcc.csr & RCC_CSR_LSION))
@@ -303,20 +311,20 @@ static void gpio_port_reset(unsigned port)
     E.gpio.lckr[port] = 0;
 }
 
+static bool same_pin(emu_pin_t a, unsigned port, unsigned pin)
+{
+    return a.port == port && a.pin == pin;
+}
+
 /* Level of an I2C line as the pin sees it: the bus is pulled up and idle between the
  * controller's transfers; a GPIO open-drain output at 0 pulls it down. */
 static bool i2c_line(emu_pin_t p)
 {
-    bool v = E.i2c.m.state == M_IDLE;
+    bool v = i2c_bus_level(same_pin(p, E.pins->scl.port, E.pins->scl.pin));
     uint32_t cm = CNF_MODE(p.port, p.pin);
     if (is_output(cm) && !(cm & 8u) && !((E.gpio.odr[p.port] >> p.pin) & 1u))
         v = false;
     return v;
-}
-
-static bool same_pin(emu_pin_t a, unsigned port, unsigned pin)
-{
-    return a.port == port && a.pin == pin;
 }
 
 static uint32_t gpio_idr(unsigned port)
@@ -345,9 +353,25 @@ static void gpio_outputs_changed(unsigned port, uint32_t old_odr)
     emu_pin_t cs = E.pins->cs;
     uint32_t cm = CNF_MODE(cs.port, cs.pin);
     bool low = is_output(cm) && !(cm & 8u) && !((E.gpio.odr[cs.port] >> cs.pin) & 1u);
+    if (low && cs.port == 2u && cs.pin >= 14u && (E.rcc.bdcr & 1u)) {
+        /* "The LSE has priority over the GPIO function" (RM0008 §9.2.1). */
+        emu_violation("board %s: chip select PC%u driven while RCC_BDCR.LSEON = 1: the LSE "
+                      "oscillator owns the pin", E.pins->name, (unsigned)cs.pin);
+        low = false;
+    }
     if (low != E.gpio.cs_low) {
         E.gpio.cs_low = low;
         spi_cs_changed(low);
+    }
+    /* Our GPIOs pulling SCL or SDA low: the shared bus counts every one. */
+    if (port == E.pins->scl.port || port == E.pins->sda.port) {
+        const emu_pin_t *pl[2] = {&E.pins->scl, &E.pins->sda};
+        bool pulled[2];
+        for (int i = 0; i < 2; i++) {
+            uint32_t m = CNF_MODE(pl[i]->port, pl[i]->pin);
+            pulled[i] = is_output(m) && !(m & 8u) && !((E.gpio.odr[pl[i]->port] >> pl[i]->pin) & 1u);
+        }
+        i2c_gpio_drive(pulled[0], pulled[1]);
     }
     /* The I2C recovery sequence drives the lines as GPIOs: show it in the trace. */
     uint32_t diff = old_odr ^ E.gpio.odr[port];
@@ -592,10 +616,10 @@ typedef struct region {
     uint8_t kind;
 } region_t;
 
-enum { R_IWDG, R_I2C2, R_AFIO, R_GPIO, R_SPI1, R_RCC, R_FLASH };
+enum { R_IWDG, R_I2C2, R_AFIO, R_GPIO, R_SPI1, R_RCC, R_FLASH, R_PWR };
 
 static const region_t regions[] = {
-    {0x40003000u, "IWDG", 0, 0, R_IWDG},   {0x40005800u, "I2C2", 1, 22, R_I2C2},
+    {0x40003000u, "IWDG", 0, 0, R_IWDG},   {0x40007000u, "PWR", 1, 28, R_PWR},   {0x40005800u, "I2C2", 1, 22, R_I2C2},
     {0x40010000u, "AFIO", 2, 0, R_AFIO},   {0x40010800u, "GPIOA", 2, 2, R_GPIO},
     {0x40010C00u, "GPIOB", 2, 3, R_GPIO},  {0x40011000u, "GPIOC", 2, 4, R_GPIO},
     {0x40011400u, "GPIOD", 2, 5, R_GPIO},  {0x40011800u, "GPIOE", 2, 6, R_GPIO},
@@ -647,6 +671,7 @@ static uint32_t reg_read(uint32_t addr)
     uint32_t off = addr - r->base;
     switch (r->kind) {
     case R_IWDG: return iwdg_read(off);
+    case R_PWR: return off == 0 ? E.pwr_cr : 0;
     case R_I2C2: return i2c_read(off);
     case R_AFIO: return afio_read(off);
     case R_GPIO: return gpio_read((r->base - 0x40010800u) / 0x400u, off);
@@ -668,6 +693,10 @@ static void reg_write(uint32_t addr, uint32_t v, uint32_t mask)
     uint32_t off = addr - r->base;
     switch (r->kind) {
     case R_IWDG: iwdg_write(off, v); break;
+    case R_PWR:
+        if (off == 0)
+            E.pwr_cr = (E.pwr_cr & ~mask) | (v & mask & 0x1FFu);
+        break;
     case R_I2C2: i2c_write(off, v, mask); break;
     case R_AFIO: afio_write(off, v, mask); break;
     case R_GPIO: gpio_write((r->base - 0x40010800u) / 0x400u, off, v, mask); break;
@@ -718,6 +747,13 @@ int emu_map_peripherals(void)
 
 void periph_reset(void)
 {
+    if (!E.backup_domain_set) {
+        /* A battery kept the backup domain of a previous firmware that ran the LSE:
+         * LSEON set, PC14/PC15 taken by the oscillator until it is cleared. */
+        E.backup_domain_set = true;
+        E.rcc.bdcr = 1u | 2u; /* LSEON, LSERDY */
+    }
+    E.pwr_cr = 0;
     rcc_reset_state();
     bool cs_was_low = E.gpio.cs_low;
     memset(&E.gpio, 0, sizeof E.gpio);

@@ -20,8 +20,9 @@
 void fb_i2c_addr(bool read) FB_RAMFUNC;
 /* A byte written by the controller. true = ACK it, false = NACK. */
 bool fb_i2c_write_byte(uint8_t byte) FB_RAMFUNC;
-/* The controller reads a byte: return it. May be called once more than the controller
- * acknowledges (the peripheral preloads the next byte). */
+/* The controller reads a byte: return it. Called exactly once per byte the controller
+ * clocks out, never ahead of it (a port must not preload a byte the controller may not
+ * read): the count is what a streaming chunk's consumption is judged by. */
 uint8_t fb_i2c_read_byte(void) FB_RAMFUNC;
 /* STOP (or the controller's final NACK of a read) ended the transaction. */
 void fb_i2c_stop(void) FB_RAMFUNC;

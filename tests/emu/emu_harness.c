@@ -26,6 +26,20 @@ void h_open(const emu_target_t *t, uint32_t bus_hz, const char *trace)
     }
 }
 
+void h_open_opts(const emu_options_t *o, uint32_t bus_hz)
+{
+    if (access(o->elf_path, R_OK) != 0) {
+        fprintf(stderr, "firmware ELF missing: %s (make firmware BOARD=%s)\n", o->elf_path,
+                o->board);
+        exit(1);
+    }
+    board_config_t cfg = {.bus_hz = bus_hz};
+    if (emu_configure(o) != 0 || board_open(&cfg) != 0) {
+        fprintf(stderr, "cannot open the emulated %s board\n", o->board);
+        exit(1);
+    }
+}
+
 void h_close(void)
 {
     board_close();

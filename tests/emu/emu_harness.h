@@ -22,6 +22,8 @@ extern const emu_target_t emu_targets[2];
 /* Configure and open the board (in-memory images) at bus_hz; aborts the test program
  * with a message when the ELF is missing or does not boot. */
 void h_open(const emu_target_t *t, uint32_t bus_hz, const char *trace);
+/* The same with emulator options (o->elf_path and o->board must be set). */
+void h_open_opts(const emu_options_t *o, uint32_t bus_hz);
 void h_close(void);
 
 /* One transfer that must be acknowledged throughout; returns false otherwise. */

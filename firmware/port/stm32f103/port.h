@@ -27,7 +27,7 @@ typedef struct {
     uint8_t source;     /* PORT_CLOCK_* */
 } port_clocks_t;
 #define PORT_CLOCK_HSI     0u /* PLL or HSE failed: HSI 8 MHz, no PLL */
-#define PORT_CLOCK_HSE_PLL 1u /* 8 MHz crystal x9 = 72 MHz */
+#define PORT_CLOCK_HSE_PLL 1u /* BOARD_HSE_HZ crystal through the PLL = 72 MHz */
 #define PORT_CLOCK_HSI_PLL 2u /* HSE failed: HSI/2 x16 = 64 MHz */
 
 extern port_clocks_t port_clocks;
@@ -37,6 +37,8 @@ extern volatile uint32_t port_ms;
 
 /* Reset_Handler, before main: clock tree from HSE (HSI fallback), bounded waits. */
 void rcc_clock_init(void);
+/* Reset_Handler, before main: LSE off, so PC14/PC15 are GPIOs (RM0008 §7.3.9). */
+void rcc_lse_off(void);
 /* main, at boot: 1 ms SysTick at PRIO_SYSTICK. */
 void systick_init(void);
 /* main, at boot: IWDG with a ~1 s timeout. */

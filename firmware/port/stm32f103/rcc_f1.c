@@ -1,6 +1,6 @@
 /*
- * Clock tree (RM0008 §7.2, §7.3): SYSCLK 72 MHz from the 8 MHz crystal through the
- * PLL (x9); HCLK = SYSCLK, PCLK1 = HCLK/2 = 36 MHz (APB1 limit), PCLK2 = HCLK = 72 MHz.
+ * Clock tree (RM0008 §7.2, §7.3): SYSCLK 72 MHz from the board's crystal (BOARD_HSE_HZ)
+ * through the PLL (x 72 MHz / BOARD_HSE_HZ, checked at build time); HCLK = SYSCLK, PCLK1 = HCLK/2 = 36 MHz (APB1 limit), PCLK2 = HCLK = 72 MHz.
  *
  * Fallbacks, each wait bounded (the part runs from HSI 8 MHz while this executes):
  *  - no crystal (HSERDY not set in time): PLL from HSI/2 x16 = 64 MHz;
@@ -10,9 +10,19 @@
  * With the crystal in use the clock security system is on: an HSE failure raises NMI,
  * which resets the part into the fallback (startup.c).
  */
+#include "board.h"
 #include "port.h"
 #include "regs/flash_f1.h"
 #include "regs/rcc_f1.h"
+
+/* RM0008 §7.2.1: HSE crystal 4..16 MHz; §7.3.2 (RCC_CFGR.PLLMUL): x2..x16, PLLXTPRE
+ * unused here. 72 MHz must be an exact multiple, or every clock below is wrong. */
+#define SYSCLK_TARGET_HZ 72000000u
+#define HSE_PLL_MUL (SYSCLK_TARGET_HZ / BOARD_HSE_HZ)
+_Static_assert(BOARD_HSE_HZ >= 4000000u && BOARD_HSE_HZ <= 16000000u,
+               "BOARD_HSE_HZ: the F103's HSE oscillator takes a 4-16 MHz crystal (RM0008 §7.2.1)");
+_Static_assert(SYSCLK_TARGET_HZ % BOARD_HSE_HZ == 0u && HSE_PLL_MUL >= 2u && HSE_PLL_MUL <= 16u,
+               "BOARD_HSE_HZ: 72 MHz is not BOARD_HSE_HZ x 2..16 (RM0008 §7.3.2 PLLMUL)");
 
 /* Loop bounds at 8 MHz (a few cycles per iteration): HSE start-up is 2 ms typical
  * (datasheet tSU(HSE)), HSI and PLL lock well under 1 ms. */
@@ -61,9 +71,9 @@ void rcc_clock_init(void)
     uint8_t source;
     uint32_t pll_hz;
     if (wait_set(&RCC->CR, RCC_CR_HSERDY, RCC_CR_HSERDY, HSE_WAIT_LOOPS)) {
-        cfgr |= RCC_CFGR_PLLSRC | RCC_CFGR_PLLMUL(9u);
+        cfgr |= RCC_CFGR_PLLSRC | RCC_CFGR_PLLMUL(HSE_PLL_MUL);
         source = PORT_CLOCK_HSE_PLL;
-        pll_hz = 9u * 8000000u;
+        pll_hz = HSE_PLL_MUL * BOARD_HSE_HZ;
     } else {
         RCC->CR &= ~RCC_CR_HSEON;
         cfgr |= RCC_CFGR_PLLMUL(16u); /* PLLSRC = 0: HSI/2 */
@@ -94,4 +104,20 @@ void rcc_clock_init(void)
     port_clocks.pclk1_hz = 4000000u;
     port_clocks.pclk2_hz = 8000000u;
     port_clocks.source = PORT_CLOCK_HSI;
+}
+
+/* The LSE is unused, and PC14/PC15 are GPIOs (the STeaMi's flash chip select is PC15):
+ * "the LSE has priority over the GPIO function" of those pins (RM0008 §9.2.1, "Using OSC32_IN/OSC32_OUT pins as GPIO ports PC14/PC15"),
+ * and LSEON lives in the backup domain (RCC_BDCR, RM0008 §7.3.9), which a battery or a
+ * reset that kept VBAT does not clear. Clear it: RCC_BDCR is write-protected until
+ * PWR_CR.DBP is set (RM0008 §5.1.2, §5.4.1), with the PWR and BKP clocks on. */
+void rcc_lse_off(void)
+{
+    if (!(RCC->BDCR & (RCC_BDCR_LSEON | RCC_BDCR_LSEBYP)))
+        return;
+    RCC->APB1ENR |= RCC_APB1_PWR | RCC_APB1_BKP;
+    PWR_CR |= PWR_CR_DBP;
+    RCC->BDCR &= ~(RCC_BDCR_LSEON | RCC_BDCR_LSEBYP);
+    PWR_CR &= ~PWR_CR_DBP;
+    RCC->APB1ENR &= ~(RCC_APB1_PWR | RCC_APB1_BKP);
 }

@@ -114,6 +114,7 @@ void Reset_Handler(void)
 #endif
 
     rcc_clock_init();
+    rcc_lse_off();
     (void)main();
     port_fatal();
 }

@@ -62,6 +62,18 @@ typedef struct {
 
 /* RCC_APB1RSTR / RCC_APB1ENR, RM0008 §7.3.5 / §7.3.8 */
 #define RCC_APB1_I2C2 (1u << 22)
+#define RCC_APB1_BKP  (1u << 27)
+#define RCC_APB1_PWR  (1u << 28)
+#define RCC_BDCR_LSEON  (1u << 0)
+#define RCC_BDCR_LSEBYP (1u << 2)
+
+/* ---- Power control, RM0008 §5.4 (0x40007000) ---- */
+#define PWR_CR (*(volatile uint32_t *)0x40007000u)
+#define PWR_CR_DBP (1u << 8) /* backup domain (RCC_BDCR) write access */
+
+/* ---- Debug MCU configuration, RM0008 §31.16.3 (0xE0042004) ---- */
+#define DBGMCU_CR (*(volatile uint32_t *)0xE0042004u)
+#define DBGMCU_CR_DBG_IWDG_STOP (1u << 8)
 
 /* RCC_CSR, RM0008 §7.3.10 */
 #define RCC_CSR_LSION (1u << 0)

@@ -164,3 +164,8 @@ bool xs_read_poll(void)
         mb_set_error(fb_err_to_bits(err));
     return true;
 }
+
+bool xs_read_pending(void)
+{
+    return xs.reading && mb_response_slot() != NULL;
+}

@@ -73,7 +73,8 @@ static struct {
     uint32_t er_addr, er_size, er_check;
     bool er_hurry; /* an append waits: small blocks */
     bool er_spare; /* the eraser works on the spare log sector, not the ring */
-    bool spare_clean; /* the spare log sector is blank: erased (or checked) since boot */
+    bool spare_clean; /* the spare log sector is blank: erased since boot */
+    uint32_t er_force; /* bytes from dirty_lo erased without a blank check */
     /* operation */
     enum op_step op;
     bool op_continues; /* after its record, an append goes on programming */
@@ -331,11 +332,13 @@ static bool spare_wanted(void)
 }
 
 /* The block is blank: a ring block is recorded, the spare only known in RAM (a reboot
- * checks it again). */
+ * erases it again). */
 static int er_done(void)
 {
-    if (!df.er_spare)
+    if (!df.er_spare) {
+        df.er_force = df.er_force > df.er_size ? df.er_force - df.er_size : 0u;
         return er_record();
+    }
     df.spare_clean = true;
     df.er = ER_IDLE;
     return FB_OK;
@@ -361,8 +364,13 @@ static int er_poll(void)
         df.er = ER_CHECK;
         return FB_EAGAIN;
     case ER_CHECK:
-        err = w25q_read(df.er_addr + df.er_check, page, sizeof page);
-        if (err)
+        /* A block that reads blank is skipped, unless a cut may have stopped its erase
+         * (running or suspended): partly erased cells can read 1 and not hold it. That
+         * is only ever the spare, or the first block after a reboot (erasing goes in
+         * order from dirty_lo, which advances only once a block is done). */
+        if (df.er_spare || df.er_force)
+            memset(page, 0, sizeof page);
+        else if ((err = w25q_read(df.er_addr + df.er_check, page, sizeof page)))
             return err;
         if (!all_erased(page, sizeof page)) {
             static const w25q_erase_t kind[] = {W25Q_ERASE_4K, W25Q_ERASE_32K, W25Q_ERASE_64K};
@@ -461,6 +469,9 @@ int df_mount(void)
     if (df.dirty_len > room)
         df.dirty_len = room; /* whole sectors after the file's last one */
     df.dirty_lo = ring_add(df.ext[0].a, CAP - df.dirty_len);
+    /* The largest block the eraser may have been in when power went (it starts at
+     * dirty_lo): never trusted to read blank. */
+    df.er_force = df.dirty_len < W25Q_BLOCK64 ? df.dirty_len : W25Q_BLOCK64;
     return FB_OK;
 }
 

@@ -41,7 +41,7 @@ static struct {
     enum state state;
     bool flash_ok; /* the W25Q64 answered and its metadata mounted */
     uint32_t last_cmd_ms;
-    bool held;           /* the eraser is held off since held_ms */
+    bool held;           /* the eraser's next device operation is held off since held_ms */
     uint32_t held_ms;
 } eng;
 
@@ -218,8 +218,9 @@ static bool background(void)
             (uint32_t)(now - eng.held_ms) < ERASE_HOLDOFF_MAX_MS)
             return false;
     }
-    eng.held = false;
     int ret = df_background();
+    if (df_background_busy())
+        eng.held = false; /* an erase or record started: the next one is held off again */
     if (ret != FB_OK && ret != FB_EAGAIN)
         mb_set_error(fb_err_to_bits(ret)); /* the host learns of it at its next ERROR read */
     if (ret != FB_EAGAIN)

@@ -439,7 +439,7 @@ static int run_board(const bench_server_t *srv, bool max, table_t *tb)
                 break;
             }
             B.t->ops->sleep_us(B.t, 3000u + rnd() % 22000u);
-            enum kind k = j % 40u == 39u ? K_SET_FILENAME : mix[j % (sizeof mix / sizeof mix[0])];
+            enum kind k = j % 40u == 19u ? K_SET_FILENAME : mix[j % (sizeof mix / sizeof mix[0])];
             if ((rc = sample(tb, k, S_ERASE)))
                 goto fail;
             if (j % 10u == 5u && (rc = stream_8k(tb, S_ERASE)))

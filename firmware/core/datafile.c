@@ -628,7 +628,9 @@ int df_poll(void)
     int ret = op_step();
     if (ret != FB_EAGAIN && ret != FB_OK) {
         /* Failed: whatever the state machines believed, the flash says what is stored.
-         * A failed mount (device gone) leaves the empty state of df_reset(). */
+         * A failed mount (device gone) leaves the empty state of df_reset(). An erase
+         * the append had suspended is abandoned: the eraser starts again from the log. */
+        w25q_abort();
         (void)df_mount();
     }
     return ret;
@@ -646,6 +648,7 @@ int df_background(void)
         return FB_OK;
     int err = er_poll();
     if (err != FB_OK && err != FB_EAGAIN) {
+        w25q_abort();
         (void)df_mount();
         return err;
     }

@@ -46,6 +46,7 @@ static struct {
     uint32_t susp_started_ms, susp_bound_ms, suspended_ms;
     bool resumed; /* resumed_ms is valid */
     uint32_t resumed_ms;
+    int sticky_err; /* a failure w25q_suspend() saw, for the operation's owner to poll */
 } drv;
 
 static int command(const uint8_t *tx, size_t n, uint8_t *rx, size_t rn)
@@ -76,13 +77,19 @@ static int single(uint8_t op)
 }
 
 /* A reset also forgets a suspended erase: its block is left partly erased, and the
- * caller re-reads what the flash holds (the data file's mount never trusts it). */
+ * caller re-reads what the flash holds (the data file's mount never trusts it). The chip
+ * takes no instruction for tRST (30 us): wait for BUSY to clear, two ticks at most. */
 static void reset_device(void)
 {
     (void)single(CMD_ENABLE_RESET);
     (void)single(CMD_RESET);
     drv.running = false;
     drv.suspended = false;
+    uint32_t t0 = hal_millis();
+    uint8_t sr = SR1_BUSY;
+    while ((sr & SR1_BUSY) && (uint32_t)(hal_millis() - t0) <= SUSPEND_BOUND_TICKS)
+        if (read_status(&sr))
+            break;
 }
 
 /* WREN, then confirm WEL: a device that did not latch it would ignore the operation
@@ -198,6 +205,11 @@ int w25q_erase_start(w25q_erase_t kind, uint32_t addr)
 
 int w25q_poll(void)
 {
+    if (drv.sticky_err) {
+        int e = drv.sticky_err;
+        drv.sticky_err = FB_OK;
+        return e;
+    }
     if (!drv.running)
         return drv.suspended ? FB_EAGAIN : FB_OK; /* a suspended erase is not done */
     uint8_t sr = 0;
@@ -238,8 +250,14 @@ int w25q_suspend(void)
     if (!drv.running)
         return FB_OK;
     if (!drv.erase) {
-        int err = w25q_poll(); /* a program: tPP is short, wait for its end */
-        return err == FB_EAGAIN ? FB_EAGAIN : err;
+        /* A program: tPP is short, wait for its end. A failure is kept for the
+         * program's owner, whose next w25q_poll() reports it. */
+        int err = w25q_poll();
+        if (err != FB_OK && err != FB_EAGAIN) {
+            drv.sticky_err = err;
+            return FB_EAGAIN;
+        }
+        return err;
     }
     uint32_t now = hal_millis();
     /* "Erase/Program Suspend (75h)": no suspend within tSUS of a resume, and an erase
@@ -294,4 +312,11 @@ int w25q_resume(void)
 bool w25q_suspended(void)
 {
     return drv.suspended;
+}
+
+void w25q_abort(void)
+{
+    if (drv.running || drv.suspended)
+        reset_device();
+    drv.sticky_err = FB_OK;
 }

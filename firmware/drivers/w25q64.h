@@ -53,6 +53,9 @@ int w25q_suspend(void);
  * have ended (w25q_poll() returned 0). */
 int w25q_resume(void);
 bool w25q_suspended(void);
+/* Abandon whatever runs or is suspended (device reset): after a failure, before the
+ * caller re-reads the flash. The block of an abandoned erase is left partly erased. */
+void w25q_abort(void);
 /* True while the running operation is one that lasts milliseconds (an erase): the
  * caller may sleep until the next tick instead of polling at once. */
 bool w25q_long_wait(void);

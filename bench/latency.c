@@ -14,9 +14,10 @@
  *   erase     a 256 KiB file appended then cleared: the background eraser at work
  *             (commands every 3-25 ms; 4 cycles at typical timing, 1 at maximum)
  *   cfg       the command sent right after a WRITE_CONFIG's STOP (queued behind it),
- *             70 times: the config journal compacts twice
- *   append    the command sent right after a WRITE_DATA's STOP, 300 times: the data
- *             file's metadata log compacts once
+ *             32 times per kind: the config journal compacts at least once for each
+ *   append    the command sent right after a WRITE_DATA's STOP, 260 times for
+ *             READ_CONFIG and READ_SECTOR (the data file's metadata log compacts at
+ *             least once for each), 60 for the other kinds
  * Every READ_CONFIG answer is compared with the config the bench wrote, every
  * READ_SECTOR and STREAM_READ chunk with the file it appended: a wrong byte fails the
  * run (exit 1). The target of docs/PERFORMANCE.md (READ_CONFIG and READ_SECTOR done in
@@ -58,6 +59,7 @@ static const char *const kind_name[NKINDS] = {
 };
 
 enum state { S_IDLE, S_ERASE, S_CFG, S_APPEND, NSTATES };
+#define NBEHIND 6u /* kinds measured behind a WRITE_CONFIG / WRITE_DATA */
 static const char *const state_name[NSTATES] = {"idle", "erase", "cfg", "append"};
 
 typedef struct cell {
@@ -447,34 +449,39 @@ static int run_board(const bench_server_t *srv, bool max, table_t *tb)
         }
     }
 
-    /* cfg: a command right behind each WRITE_CONFIG */
+    /* cfg: each kind right behind 32 WRITE_CONFIG in turn (the journal holds 29 such
+     * records: one of them compacts) */
     if ((rc = wait_quiet()))
         goto fail;
     static const enum kind behind[] = {K_READ_CONFIG, K_READ_SECTOR, K_STREAM_READ,
                                        K_WRITE_CONFIG, K_WRITE_DATA, K_APPEND_CRC};
-    for (unsigned j = 0; j < 70; j++) {
-        uint16_t off = (uint16_t)(j * 8u);
+    _Static_assert(sizeof behind / sizeof behind[0] == NBEHIND, "NBEHIND");
+    for (unsigned j = 0; j < 32u * NBEHIND; j++) {
+        uint16_t off = (uint16_t)(j * 8u % (FB_CONFIG_SIZE - FB_WRITE_CONFIG_MAX));
         uint8_t f[FB_FRAME_MAX] = {FB_CMD_WRITE_CONFIG, (uint8_t)(off >> 8), (uint8_t)off,
                                    FB_WRITE_CONFIG_MAX};
         for (unsigned i = 4; i < FB_FRAME_MAX; i++)
             f[i] = (uint8_t)rnd();
         memcpy(&B.cfg[off], &f[4], FB_WRITE_CONFIG_MAX);
-        if ((rc = xfer(f, sizeof f, NULL, 0)) ||
-            (rc = sample(tb, behind[j % (sizeof behind / sizeof behind[0])], S_CFG)))
+        if ((rc = xfer(f, sizeof f, NULL, 0)) || (rc = sample(tb, behind[j / 32u], S_CFG)))
             goto fail;
     }
 
-    /* append: a command right behind each WRITE_DATA (one metadata record each) */
-    for (unsigned j = 0; j < 300; j++) {
-        uint8_t f[FB_FRAME_MAX] = {FB_CMD_WRITE_DATA, FB_WRITE_DATA_MAX};
-        for (unsigned i = 2; i < FB_FRAME_MAX; i++)
-            f[i] = (uint8_t)rnd();
-        if ((rc = xfer(f, sizeof f, NULL, 0)))
-            goto fail;
-        memcpy(&B.file[B.size], &f[2], FB_WRITE_DATA_MAX);
-        B.size += FB_WRITE_DATA_MAX;
-        if ((rc = sample(tb, behind[j % (sizeof behind / sizeof behind[0])], S_APPEND)))
-            goto fail;
+    /* append: each kind right behind 260 WRITE_DATA in turn (one metadata record each, a
+     * log sector holds 255: one of them compacts); 60 for the kinds without a target */
+    for (unsigned kb = 0; kb < NBEHIND; kb++) {
+        unsigned runs = behind[kb] <= K_READ_SECTOR ? 260u : 60u;
+        for (unsigned j = 0; j < runs; j++) {
+            uint8_t f[FB_FRAME_MAX] = {FB_CMD_WRITE_DATA, FB_WRITE_DATA_MAX};
+            for (unsigned i = 2; i < FB_FRAME_MAX; i++)
+                f[i] = (uint8_t)rnd();
+            if ((rc = xfer(f, sizeof f, NULL, 0)))
+                goto fail;
+            memcpy(&B.file[B.size], &f[2], FB_WRITE_DATA_MAX);
+            B.size += FB_WRITE_DATA_MAX;
+            if ((rc = sample(tb, behind[kb], S_APPEND)))
+                goto fail;
+        }
     }
 
     /* the clears, idle */
@@ -530,10 +537,15 @@ static bool target_met(const char *server, bool max, const table_t *tb)
                 worst = tb->c[k][s].worst_ms;
                 where = state_name[s];
             }
+        double other = 0; /* every state but cfg (behind a config write: its bound) */
+        for (unsigned s = 0; s < NSTATES; s++)
+            if (s != S_CFG && tb->c[k][s].n && tb->c[k][s].worst_ms > other)
+                other = tb->c[k][s].worst_ms;
         bool met = worst <= limit;
-        printf("target %s %s timing %s: worst %.2f ms (%s) %s %.0f ms: %s\n", server,
-               max ? "max" : "typ", kind_name[k], worst, where, met ? "<=" : ">", limit,
-               met ? "met" : "MISSED");
+        printf("target %s %s timing %s: worst %.2f ms (%s) %s %.0f ms: %s; without cfg "
+               "%.2f ms: %s\n",
+               server, max ? "max" : "typ", kind_name[k], worst, where, met ? "<=" : ">",
+               limit, met ? "met" : "MISSED", other, other <= limit ? "met" : "MISSED");
         ok = ok && met;
     }
     return ok;

@@ -3,7 +3,9 @@
 #   make test   build everything and run every test (what CI runs)
 #   make bench  append/read throughput against the bus capacity, v1 client vs ours
 #               (virtual bus time on the simulated board); writes bench/results.json;
-#               then the durability figures (wear, CLEAR latency, mount time)
+#               then the durability figures (wear, CLEAR latency, mount time); then the
+#               latency of every command kind in every firmware state, typical and
+#               maximum flash timing, sim and emulated firmware (bench/latency.json)
 #   make firmware [BOARD=bluepill|steami]   the STM32F103 firmware, with its size report
 #   make firmware-check   both boards, the SRAM checker, and its broken-build test
 #   make powercut-emu     the exhaustive power-cut runner on the shipped firmware
@@ -89,9 +91,12 @@ run-sim: build
 # A benchmark, not a test: prints the figures of docs/PERFORMANCE.md. More servers
 # (e.g. flashbridge-emu) with BENCH_ARGS='--server emu=PATH'.
 BENCH_ARGS ?=
-bench: build
+LATENCY_ARGS ?= --server emu-bluepill=$(HOST_BUILD)/tests/emu/flashbridge-emu-bluepill
+bench: build fw-deps
 	$(HOST_BUILD)/bin/flashbridge-bench --out bench/results.json $(BENCH_ARGS)
 	$(HOST_BUILD)/bin/bench_durability
+	$(call fw_build,bluepill)
+	$(HOST_BUILD)/bin/flashbridge-latency --out bench/latency.json $(LATENCY_ARGS)
 
 # The firmware comes first: the emulator tests in ctest run its ELFs.
 test: build

@@ -34,6 +34,9 @@ typedef struct server_proc {
 /* Start a fresh board (erased flash, in memory) at bus_khz and wait until it listens.
  * 0 or -1 (message on stderr). */
 int server_start(const bench_server_t *s, unsigned bus_khz, server_proc_t *p);
+/* The same with more server options (NULL-terminated), e.g. --timing max. */
+int server_start_args(const bench_server_t *s, unsigned bus_khz, const char *const *extra,
+                      server_proc_t *p);
 /* Stop it and remove its socket directory. */
 void server_stop(server_proc_t *p);
 

@@ -10,6 +10,13 @@
 
 int server_start(const bench_server_t *s, unsigned bus_khz, server_proc_t *p)
 {
+    const char *none[] = {NULL};
+    return server_start_args(s, bus_khz, none, p);
+}
+
+int server_start_args(const bench_server_t *s, unsigned bus_khz, const char *const *extra,
+                      server_proc_t *p)
+{
     memset(p, 0, sizeof *p);
     snprintf(p->dir, sizeof p->dir, "/tmp/fb-bench-XXXXXX");
     if (!mkdtemp(p->dir)) {
@@ -34,7 +41,12 @@ int server_start(const bench_server_t *s, unsigned bus_khz, server_proc_t *p)
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execl(s->path, s->path, "--socket", p->sock, "--bus-khz", khz, (char *)NULL);
+        const char *argv[16] = {s->path, "--socket", p->sock, "--bus-khz", khz};
+        unsigned n = 5;
+        while (*extra && n < 15)
+            argv[n++] = *extra++;
+        argv[n] = NULL;
+        execv(s->path, (char *const *)argv);
         _exit(127);
     }
     close(fds[1]);

@@ -31,6 +31,12 @@
 #define T_RST_NS  (30u * NS_PER_US)
 /* tRES1: Release Power-down (ABh) takes 3 us before the next instruction. */
 #define T_RES1_NS (3u * NS_PER_US)
+/* tSUS: BUSY clears at most 20 us after Erase/Program Suspend (75h); no suspend may
+ * follow a Resume (7Ah) within tSUS ("Erase / Program Suspend (75h)", AC table). The
+ * datasheet gives only the maximum, which is used at both timings. */
+#define T_SUS_NS  (20u * NS_PER_US)
+/* Largest operation that can be suspended: a 64 KiB block erase. */
+#define SUSPENDABLE_MAX W25M_BLOCK64
 
 enum opcode {
     CMD_WRITE_SR1 = 0x01,
@@ -48,6 +54,8 @@ enum opcode {
     CMD_BLOCK32_ERASE = 0x52,
     CMD_CHIP_ERASE_60 = 0x60,
     CMD_ENABLE_RESET = 0x66,
+    CMD_SUSPEND = 0x75,
+    CMD_RESUME = 0x7A,
     CMD_RESET = 0x99,
     CMD_JEDEC_ID = 0x9F,
     CMD_RELEASE_PD = 0xAB,
@@ -66,6 +74,7 @@ enum opcode {
 #define SR2_SRL     0x01u
 #define SR2_LB_MASK 0x38u /* LB3..LB1: OTP, once 1 they stay 1 */
 #define SR2_CMP     0x40u
+#define SR2_SUS     0x80u /* volatile, read-only: an erase or program is suspended */
 #define SR3_WPS     0x04u
 /* Factory state of SR3: output driver strength DRV1,DRV0 = 1,1 (25%). */
 #define SR3_FACTORY 0x60u
@@ -80,7 +89,8 @@ static const uint8_t jedec_id[3] = {0xEF, 0x40, 0x17};
 /* Device ID returned by ABh after three dummy bytes, repeated. */
 #define DEVICE_ID 0x16u
 
-enum op_kind { OP_NONE, OP_PROGRAM, OP_ERASE, OP_WRITE_STATUS, OP_RESET };
+/* OP_SUSPEND: the tSUS after 75h, BUSY still 1, the suspended operation set apart. */
+enum op_kind { OP_NONE, OP_PROGRAM, OP_ERASE, OP_WRITE_STATUS, OP_RESET, OP_SUSPEND };
 
 /* The instruction being clocked in while chip select is low. */
 typedef struct spi_cmd {
@@ -107,12 +117,23 @@ struct w25m {
     bool powered_down;
     uint64_t wake_at; /* end of tRES1 after a release from power-down */
 
-    /* The operation started last; running while now < busy_until. */
+    /* The operation started last; running while now < busy_until. It progresses from
+     * run_from on and needs `remaining` more: busy_until = run_from + remaining. */
     enum op_kind op;
     uint64_t busy_until;
+    uint64_t run_from, remaining;
     uint32_t op_addr, op_len, op_first;
     uint8_t *undo; /* content of [op_addr, op_addr + op_len) before the operation */
     uint8_t undo_sr[3];
+
+    /* Erase/Program Suspend: the suspended operation (SUS = 1 while `suspended`). Its
+     * region holds a partial state while suspended; resume puts the target back. */
+    bool suspended;
+    enum op_kind susp_op;
+    uint32_t susp_addr, susp_len, susp_first;
+    uint64_t susp_remaining;
+    uint64_t suspend_ok_at; /* a resume forbids a new suspend for tSUS */
+    uint8_t *susp_undo, *susp_target; /* SUSPENDABLE_MAX bytes each */
 
     spi_cmd_t cmd;
 
@@ -183,12 +204,15 @@ static uint32_t cmd_address(const spi_cmd_t *c)
 
 static uint8_t status_value(const w25m_t *m, unsigned reg, uint64_t now)
 {
+    /* SUS is set at once by 75h, while BUSY still runs out its tSUS. */
+    if (reg == 1)
+        return (uint8_t)(m->sr[1] | (m->suspended ? SR2_SUS : 0u));
     if (reg != 0)
         return m->sr[reg];
     uint8_t v = m->sr[0];
     /* WEL stays 1 until a program/erase/write-status cycle completes ("Write Enable (06h)"). */
     if (busy_at(m, now))
-        v |= SR1_BUSY | (m->op == OP_RESET ? 0u : SR1_WEL);
+        v |= SR1_BUSY | (m->op == OP_RESET || m->op == OP_SUSPEND ? 0u : SR1_WEL);
     else if (m->wel)
         v |= SR1_WEL;
     return v;
@@ -280,6 +304,8 @@ static void interrupt_op(w25m_t *m)
 static void start_op(w25m_t *m, enum op_kind kind, uint64_t duration, uint64_t now)
 {
     m->op = kind;
+    m->run_from = now;
+    m->remaining = duration;
     m->busy_until = now + duration;
     m->wel = false;
     if (m->pc != NULL && powercut_step(m->pc))
@@ -305,6 +331,15 @@ static void page_program(w25m_t *m, uint64_t now)
     if (addr % W25M_PAGE + ndata > W25M_PAGE)
         violation(m, "page program at 0x%06x of %llu bytes wraps within its page", addr,
                   (unsigned long long)ndata);
+    /* "Erase / Program Suspend (75h)": programs are not allowed while a program is
+     * suspended; during an erase suspend only outside the suspended block (its content
+     * is undefined until the erase completes). */
+    if (m->suspended && (m->susp_op != OP_ERASE ||
+                         (base < m->susp_addr + m->susp_len && m->susp_addr < base + W25M_PAGE))) {
+        violation(m, "page program at 0x%06x while %s is suspended: ignored", addr,
+                  m->susp_op == OP_ERASE ? "the erase of its block" : "a program");
+        return;
+    }
     if (!may_write(m, "page program", base, W25M_PAGE))
         return;
     save_region(m, base, W25M_PAGE);
@@ -326,6 +361,10 @@ static void erase(w25m_t *m, uint32_t size, uint64_t duration, uint64_t now)
     if (addr != base)
         violation(m, "erase of %u KiB at unaligned 0x%06x (erases 0x%06x)", size / 1024u,
                   addr, base);
+    if (m->suspended) {
+        violation(m, "erase at 0x%06x while an operation is suspended: ignored", base);
+        return;
+    }
     if (!may_write(m, "erase", base, size))
         return;
     save_region(m, base, size);
@@ -342,6 +381,10 @@ static void write_status(w25m_t *m, unsigned first_reg, unsigned count, uint64_t
 {
     if (m->sr[1] & SR2_SRL)
         return;
+    if (m->suspended) {
+        violation(m, "write status register while an operation is suspended: ignored");
+        return;
+    }
     if (!write_enabled(m, "write status register", 0))
         return;
     memcpy(m->undo_sr, m->sr, sizeof m->sr);
@@ -359,9 +402,67 @@ static void reset_device(w25m_t *m, uint64_t now)
 {
     if (busy_at(m, now))
         interrupt_op(m);
+    m->suspended = false; /* a suspended operation is forgotten, its region left partial */
     m->wel = false;
     m->op = OP_RESET;
     m->busy_until = now + T_RST_NS;
+}
+
+/* Erase/Program Suspend (75h): accepted only while a sector/block erase or a page
+ * program runs and nothing is suspended; ignored otherwise (chip erase, write status,
+ * BUSY = 0, SUS = 1), as the datasheet says. BUSY clears after tSUS, SUS reads 1 at
+ * once. The operation's region holds a partial state while suspended (reads of it are
+ * undefined, and a power cut leaves it so). A suspend within tSUS of a resume breaks the
+ * datasheet's rule: counted, and ignored (the erase would otherwise never progress).
+ * One power-cut step: a cut while suspended. */
+static void suspend(w25m_t *m, uint64_t now)
+{
+    if (m->suspended || !busy_at(m, now) || (m->op != OP_PROGRAM && m->op != OP_ERASE) ||
+        m->op_len > SUSPENDABLE_MAX)
+        return;
+    if (now < m->suspend_ok_at) {
+        violation(m, "suspend %llu ns after a resume (tSUS is %u ns): ignored",
+                  (unsigned long long)(now - (m->suspend_ok_at - T_SUS_NS)), (unsigned)T_SUS_NS);
+        return;
+    }
+    uint64_t done = now > m->run_from ? now - m->run_from : 0;
+    m->susp_op = m->op;
+    m->susp_addr = m->op_addr;
+    m->susp_len = m->op_len;
+    m->susp_first = m->op_first;
+    m->susp_remaining = m->remaining > done ? m->remaining - done : 1;
+    memcpy(m->susp_undo, m->undo, m->op_len);
+    memcpy(m->susp_target, m->img.data + m->op_addr, m->op_len);
+    interrupt_op(m); /* the region as a cut would leave it */
+    m->suspended = true;
+    m->op = OP_SUSPEND;
+    m->busy_until = now + T_SUS_NS;
+    if (m->pc != NULL && powercut_step(m->pc)) {
+        m->op = OP_NONE;
+        m->busy_until = 0;
+        m->suspended = false;
+    }
+}
+
+/* Resume (7Ah): accepted only with SUS = 1 and BUSY = 0 (BUSY = 1 is refused in
+ * begin_command). The operation goes on for what it still needed. The datasheet only
+ * says no suspend may come within tSUS of a resume so that the erase progresses; the
+ * model makes that literal: no progress during the first tSUS after a resume. */
+static void resume(w25m_t *m, uint64_t now)
+{
+    if (!m->suspended)
+        return;
+    m->suspended = false;
+    m->op = m->susp_op;
+    m->op_addr = m->susp_addr;
+    m->op_len = m->susp_len;
+    m->op_first = m->susp_first;
+    memcpy(m->undo, m->susp_undo, m->op_len);
+    memcpy(m->img.data + m->op_addr, m->susp_target, m->op_len);
+    m->remaining = m->susp_remaining;
+    m->run_from = now + T_SUS_NS;
+    m->busy_until = m->run_from + m->remaining;
+    m->suspend_ok_at = now + T_SUS_NS;
 }
 
 static void release_power_down(w25m_t *m, uint64_t now)
@@ -429,6 +530,14 @@ static void end_command(w25m_t *m, uint64_t now)
         if (n == 1 && c->reset_armed)
             reset_device(m, now);
         break;
+    case CMD_SUSPEND:
+        if (n == 1)
+            suspend(m, now);
+        break;
+    case CMD_RESUME:
+        if (n == 1)
+            resume(m, now);
+        break;
     case CMD_PAGE_PROGRAM:
         if (n > 4)
             page_program(m, now);
@@ -470,9 +579,9 @@ static bool is_reset(uint8_t opcode)
     return opcode == CMD_ENABLE_RESET || opcode == CMD_RESET;
 }
 
-/* The instruction byte. While BUSY only the status reads are accepted (and the reset
- * pair, which aborts the operation); in power-down only ABh ("Power-down (B9h)"). Any
- * instruction other than 99h cancels a preceding 66h. */
+/* The instruction byte. While BUSY only the status reads and Suspend are accepted (and
+ * the reset pair, which aborts the operation); in power-down only ABh ("Power-down
+ * (B9h)"). Any instruction other than 99h cancels a preceding 66h. */
 static void begin_command(w25m_t *m, uint8_t opcode, uint64_t now)
 {
     spi_cmd_t *c = &m->cmd;
@@ -481,7 +590,8 @@ static void begin_command(w25m_t *m, uint8_t opcode, uint64_t now)
     m->reset_enabled = false;
     if (asleep_at(m, now)) {
         c->ignored = opcode != CMD_RELEASE_PD;
-    } else if (busy_at(m, now) && !is_status_read(opcode)) {
+    } else if (busy_at(m, now) && !is_status_read(opcode) &&
+               !(opcode == CMD_SUSPEND && m->op != OP_SUSPEND && m->op != OP_RESET)) {
         violation(m, "instruction %02Xh while busy until %llu ns (now %llu)%s", opcode,
                   (unsigned long long)m->busy_until, (unsigned long long)now,
                   is_reset(opcode) ? ": running operation will be aborted" : ": ignored");
@@ -571,9 +681,14 @@ w25m_t *w25m_create(const char *image_path, w25m_timing_t timing, powercut_t *pc
     if (m == NULL)
         return NULL;
     m->undo = malloc(W25M_SIZE);
-    if (m->undo == NULL || image_open(&m->img, image_path, W25M_SIZE) != 0) {
+    m->susp_undo = malloc(SUSPENDABLE_MAX);
+    m->susp_target = malloc(SUSPENDABLE_MAX);
+    if (m->undo == NULL || m->susp_undo == NULL || m->susp_target == NULL ||
+        image_open(&m->img, image_path, W25M_SIZE) != 0) {
         int err = errno;
         free(m->undo);
+        free(m->susp_undo);
+        free(m->susp_target);
         free(m);
         errno = err;
         return NULL;
@@ -592,6 +707,8 @@ void w25m_destroy(w25m_t *m)
         return;
     image_close(&m->img);
     free(m->undo);
+    free(m->susp_undo);
+    free(m->susp_target);
     free(m);
 }
 
@@ -618,6 +735,9 @@ void w25m_power_on(w25m_t *m)
     m->powered = true;
     m->op = OP_NONE;
     m->busy_until = 0;
+    /* A suspend does not survive power loss: SUS reads 0, the region stays partial. */
+    m->suspended = false;
+    m->suspend_ok_at = 0;
     m->wel = false;
     m->reset_enabled = false;
     m->powered_down = false;

@@ -11,8 +11,16 @@
  * driver error); Block Protect bits (BP2-0, TB, SEC, CMP, WPS) refuse program/erase
  * in their region. Write Status (01h/31h/11h) writes the non-volatile bits (50h,
  * volatile writes, is not modelled), busy for tW.
- * Commands: 06 04 05 35 15 01 31 11 03 0B 02 20 52 D8 C7 60 9F AB B9 66 99; any other
- * instruction is ignored. 9Fh repeats EF 40 17 for as long as it is clocked; ABh gives
+ * Erase/Program Suspend (75h) and Resume (7Ah) as the datasheet gives them: suspend
+ * only during a sector/block erase or a page program (ignored otherwise, chip erase
+ * included), BUSY clears after tSUS = 20 us and SUS (SR2 bit 7) reads 1; while an erase
+ * is suspended, erases and status writes are refused and programs only outside its
+ * block, while a program is suspended no program either; the suspended region reads
+ * partly done; a suspend within tSUS of a resume is a driver error (ignored) and an
+ * operation makes no progress in the first tSUS after a resume; a reset or power loss
+ * forgets the suspend and leaves the region partly done.
+ * Commands: 06 04 05 35 15 01 31 11 03 0B 02 20 52 D8 C7 60 75 7A 9F AB B9 66 99; any
+ * other instruction is ignored. 9Fh repeats EF 40 17 for as long as it is clocked; ABh gives
  * 16h after three dummy bytes, repeated. 66h then 99h resets the device (an operation
  * in progress is abandoned half done; no instruction for tRST = 30 us); ABh after B9h
  * needs tRES1 = 3 us before the next instruction.
@@ -88,9 +96,9 @@ uint32_t w25m_erase_count(const w25m_t *m, uint32_t sector);
 uint64_t w25m_total_erases(const w25m_t *m);
 uint64_t w25m_total_programs(const w25m_t *m);
 /* Driver errors seen so far: an erase address not aligned to the erase size, a page
- * program that wraps within its page, any instruction other than 05h/35h/15h while
+ * program that wraps within its page, any instruction other than 05h/35h/15h/75h while
  * BUSY, a program/erase/write-status without WEL, a program/erase in a protected
- * region. */
+ * region, an instruction forbidden while suspended, a suspend within tSUS of a resume. */
 uint32_t w25m_violations(const w25m_t *m);
 /* Write the array back to its image file now. 0 or -1 (errno). */
 int w25m_sync(w25m_t *m);

@@ -7,6 +7,8 @@
  *    state there and its header last (the commit point of a compaction);
  *  - the eraser erases the ring range a CLEAR left dirty, block by block (largest
  *    block that fits, or 4 KiB when an append is waiting), recording its progress;
+ *    and the log sector not in use (the spare, first), so that a compaction finds it blank
+ *    and costs a few page programs, not a 4 KiB erase, on the path of a command;
  *  - the operation (append, rename, clear) uses the other two.
  * Every change of state is a record; the state in RAM is what replaying the log gives.
  * On any error the state is re-read from the flash, so RAM never runs ahead of it.
@@ -83,6 +85,9 @@ static struct {
     enum er_step er;
     uint32_t er_addr, er_size, er_check;
     bool er_hurry; /* an append waits: small blocks */
+    bool er_spare; /* the eraser works on the spare log sector, not the ring */
+    bool spare_clean; /* the spare log sector is blank: erased since boot */
+    uint32_t er_force; /* bytes from dirty_lo erased without a blank check */
     /* operation */
     enum op_step op;
     bool op_continues; /* after its record, an append goes on programming */
@@ -249,6 +254,25 @@ static void snap_build(uint8_t i, uint8_t r[REC_SIZE])
         rec_build(r, REC_SIZE_T, df.size, 0, 0);
 }
 
+/* Compaction into the blank sector target: the next state record, or the header. */
+static int rs_compact_write(uint8_t target)
+{
+    uint8_t r[REC_SIZE];
+    int err;
+    if (df.snap_i < snap_count()) {
+        snap_build(df.snap_i, r);
+        df.rs = RS_COMPACT_WRITE;
+        err = w25q_program_start(meta_addr(target, (uint16_t)(1u + df.snap_i)), r, REC_SIZE);
+        df.snap_i++;
+        return err ? err : FB_EAGAIN;
+    }
+    /* Header last: until it is programmed the old sector stays the active one. */
+    rec_build(r, REC_HEADER, df.gen + 1u, META_MAGIC, 0);
+    df.rs = RS_COMPACT_HEADER;
+    err = w25q_program_start(meta_addr(target, 0), r, REC_SIZE);
+    return err ? err : FB_EAGAIN;
+}
+
 /* Start writing the record in df.rec. Its effect is applied to the state when it is on
  * the flash (or, for a compaction, before the state is written out). */
 static int rs_start(void)
@@ -262,12 +286,19 @@ static int rs_start(void)
         return FB_EAGAIN;
     }
     rec_apply(df.rec);
+    df.snap_i = 0;
+    /* The eraser may be checking the spare: it is about to become the active sector. */
+    if (df.er_spare && df.er == ER_CHECK)
+        df.er = ER_IDLE;
+    if (df.meta_valid && df.spare_clean) {
+        df.spare_clean = false; /* it becomes the active sector */
+        return rs_compact_write((uint8_t)(df.active ^ 1u));
+    }
     uint8_t target = df.meta_valid ? (uint8_t)(df.active ^ 1u) : 0u;
     int err = w25q_erase_start(W25Q_ERASE_4K, meta_addr(target, 0));
     if (err)
         return err;
     df.rs = RS_COMPACT_ERASE;
-    df.snap_i = 0;
     return FB_EAGAIN;
 }
 
@@ -277,7 +308,6 @@ static int rs_poll(void)
     if (err)
         return err;
     uint8_t target = df.meta_valid ? (uint8_t)(df.active ^ 1u) : 0u;
-    uint8_t r[REC_SIZE];
     switch (df.rs) {
     case RS_WAIT:
         df.rs = RS_IDLE;
@@ -285,19 +315,7 @@ static int rs_poll(void)
         return FB_OK;
     case RS_COMPACT_ERASE:
     case RS_COMPACT_WRITE:
-        if (df.snap_i < snap_count()) {
-            snap_build(df.snap_i, r);
-            df.rs = RS_COMPACT_WRITE;
-            err = w25q_program_start(meta_addr(target, (uint16_t)(1u + df.snap_i)), r,
-                                     REC_SIZE);
-            df.snap_i++;
-            return err ? err : FB_EAGAIN;
-        }
-        /* Header last: until it is programmed the old sector stays the active one. */
-        rec_build(r, REC_HEADER, df.gen + 1u, META_MAGIC, 0);
-        df.rs = RS_COMPACT_HEADER;
-        err = w25q_program_start(meta_addr(target, 0), r, REC_SIZE);
-        return err ? err : FB_EAGAIN;
+        return rs_compact_write(target);
     case RS_COMPACT_HEADER:
         df.active = target;
         df.gen++;
@@ -334,6 +352,26 @@ static int er_record(void)
     return rs_start();
 }
 
+/* The spare log sector is not known to be blank (once formatted: a new chip's log is
+ * made by its first compaction). */
+static bool spare_wanted(void)
+{
+    return df.meta_valid && !df.spare_clean;
+}
+
+/* The block is blank: a ring block is recorded, the spare only known in RAM (a reboot
+ * erases it again). */
+static int er_done(void)
+{
+    if (!df.er_spare) {
+        df.er_force = df.er_force > df.er_size ? df.er_force - df.er_size : 0u;
+        return er_record();
+    }
+    df.spare_clean = true;
+    df.er = ER_IDLE;
+    return FB_OK;
+}
+
 /* One eraser step: FB_EAGAIN while the current block is in progress, 0 once a block is
  * done or when there is nothing to erase. A block that is already blank is not erased
  * (wear, and time on a new chip). */
@@ -343,16 +381,24 @@ static int er_poll(void)
     int err;
     switch (df.er) {
     case ER_IDLE:
-        if (!df.dirty_len)
+        if (!df.dirty_len && !spare_wanted())
             return FB_OK;
-        df.er_addr = df.dirty_lo;
-        df.er_size = erase_block_size();
+        /* The spare log sector first: any record may need a compaction, only appends
+         * that reach the dirty range need the ring. */
+        df.er_spare = spare_wanted();
+        df.er_addr = df.er_spare ? meta_addr((uint8_t)(df.active ^ 1u), 0) : df.dirty_lo;
+        df.er_size = df.er_spare ? W25Q_SECTOR : erase_block_size();
         df.er_check = 0;
         df.er = ER_CHECK;
         return FB_EAGAIN;
     case ER_CHECK:
-        err = w25q_read(df.er_addr + df.er_check, page, sizeof page);
-        if (err)
+        /* A block that reads blank is skipped, unless a cut may have stopped its erase
+         * (running or suspended): partly erased cells can read 1 and not hold it. That
+         * is only ever the spare, or the first block after a reboot (erasing goes in
+         * order from dirty_lo, which advances only once a block is done). */
+        if (df.er_spare || df.er_force)
+            memset(page, 0, sizeof page);
+        else if ((err = w25q_read(df.er_addr + df.er_check, page, sizeof page)))
             return err;
         if (!all_erased(page, sizeof page) && df.unverified) {
             /* The chip had no log at mount and data turns up where mount's samples
@@ -378,10 +424,10 @@ static int er_poll(void)
             return FB_EAGAIN;
         /* Blank already: not erased (wear, and time on a new chip), but recorded like an
          * erase so that a reboot does not check it again. */
-        return er_record();
+        return er_done();
     case ER_ERASE_WAIT:
         err = w25q_poll();
-        return err ? err : er_record();
+        return err ? err : er_done();
     default: /* ER_RECORD */
         err = rs_poll();
         if (err == FB_OK)
@@ -684,6 +730,9 @@ int df_mount(void)
     if (df.dirty_len > room)
         df.dirty_len = room; /* whole sectors after the file's last one */
     df.dirty_lo = ring_add(df.ext[0].a, CAP - df.dirty_len);
+    /* The largest block the eraser may have been in when power went (it starts at
+     * dirty_lo): never trusted to read blank. */
+    df.er_force = df.dirty_len < W25Q_BLOCK64 ? df.dirty_len : W25Q_BLOCK64;
     return FB_OK;
 }
 
@@ -763,18 +812,39 @@ static uint32_t room_after(uint32_t p)
     return d;
 }
 
-/* Wait for the eraser where the range it still has to erase reaches address a, and for
- * any eraser step that holds the device (a record it writes may be compacting).
- * FB_OK: a is clear of it. */
-static int wait_eraser(uint32_t a)
+/* The eraser holds the device for an append's next step: a record it writes (which
+ * may be compacting the log), or its erase, unless the engine suspended it; then the
+ * append programs outside the erased block (it is inside the range still to erase) and
+ * writes its records, but a record that needs a log compaction (an erase, refused
+ * while one is suspended) waits. */
+static bool eraser_in_the_way(void)
 {
-    if (in_dirty(a) || df.er == ER_ERASE_WAIT || df.er == ER_RECORD) {
-        df.er_hurry = true;
-        int err = er_poll();
-        return err == FB_OK ? FB_EAGAIN : err;
+    if (df.er == ER_RECORD)
+        return true;
+    if (df.er != ER_ERASE_WAIT)
+        return false;
+    bool compaction_erases = !(df.meta_valid && (df.next_slot < SLOTS || df.spare_clean));
+    return !w25q_suspended() || compaction_erases;
+}
+
+/* Let the eraser go on (resumed if an append suspended it, in small blocks) while it is
+ * in an append's way: dirty_hit (the address the append needs is in the range still to
+ * erase), or the eraser holds the device for the append's next step. An append that is
+ * about to erase (a repair) needs the eraser's erase finished, not just suspended: the
+ * W25Q64 refuses every erase while one is suspended. FB_OK: out of the way. */
+static int wait_eraser(bool dirty_hit, bool erasing)
+{
+    bool held = erasing ? (df.er == ER_ERASE_WAIT || df.er == ER_RECORD) : eraser_in_the_way();
+    if (!dirty_hit && !held) {
+        df.er_hurry = false;
+        return FB_OK;
     }
-    df.er_hurry = false;
-    return FB_OK;
+    int err = w25q_resume();
+    if (err)
+        return err;
+    df.er_hurry = true;
+    err = er_poll();
+    return err == FB_OK ? FB_EAGAIN : err;
 }
 
 /* Repair, copy-out step: the next page of [cp_s, cp_s + cp_len) goes to cp_t (checked
@@ -850,7 +920,7 @@ static int clean_at_pos(void)
     uint32_t room = room_after(df.pos);
     int err;
     if (in_sector == 0 ? room >= W25Q_SECTOR : room >= W25Q_SECTOR - in_sector + W25Q_SECTOR) {
-        if (in_sector != 0 && (err = wait_eraser(t)) != FB_OK)
+        if ((err = wait_eraser(in_dirty(in_sector ? t : s), true)) != FB_OK)
             return err;
         if (++df.repairs > MAX_REPAIRS)
             return FB_ECORRUPT; /* cleaned and still not blank: the chip is failing */
@@ -886,7 +956,7 @@ static int append_next(void)
 {
     int err;
     if (df.rl_len) {
-        if ((err = wait_eraser(df.rl_s)) != FB_OK)
+        if ((err = wait_eraser(in_dirty(df.rl_s), true)) != FB_OK)
             return err;
         /* A repair is recorded but not finished (a cut): the sector must be whole again
          * before anything is programmed in it. Erasing it again is always safe: its
@@ -898,12 +968,12 @@ static int append_next(void)
         df.op = OP_BACK_ERASE;
         return FB_EAGAIN;
     }
+    if ((err = wait_eraser(df.done < df.len && in_dirty(df.pos), false)) != FB_OK)
+        return err;
     if (df.done == df.len) {
         rec_build(df.rec, REC_SIZE_T, df.size + df.len, 0, 0);
         return op_record(false);
     }
-    if ((err = wait_eraser(df.pos)) != FB_OK)
-        return err;
     uint16_t room = (uint16_t)(W25Q_PAGE - df.pos % W25Q_PAGE);
     uint16_t left = (uint16_t)(df.len - df.done);
     df.chunk = left < room ? left : room;
@@ -976,7 +1046,9 @@ int df_poll(void)
     int ret = op_step();
     if (ret != FB_EAGAIN && ret != FB_OK) {
         /* Failed: whatever the state machines believed, the flash says what is stored.
-         * A failed mount (device gone) leaves the empty state of df_reset(). */
+         * A failed mount (device gone) leaves the empty state of df_reset(). An erase
+         * the append had suspended is abandoned: the eraser starts again from the log. */
+        w25q_abort();
         (void)df_mount();
     }
     return ret;
@@ -989,15 +1061,16 @@ bool df_long_wait(void)
 
 int df_background(void)
 {
-    FB_ASSERT(df.op == OP_IDLE);
-    if (!df.dirty_len && df.er == ER_IDLE)
+    FB_ASSERT(df.op == OP_IDLE && !w25q_suspended());
+    if (!df_background_pending())
         return FB_OK;
     int err = er_poll();
     if (err != FB_OK && err != FB_EAGAIN) {
+        w25q_abort();
         (void)df_mount();
         return err;
     }
-    return (df.dirty_len || df.er != ER_IDLE) ? FB_EAGAIN : FB_OK;
+    return df_background_pending() ? FB_EAGAIN : FB_OK;
 }
 
 bool df_foreign(void)
@@ -1007,7 +1080,7 @@ bool df_foreign(void)
 
 bool df_background_pending(void)
 {
-    return df.dirty_len != 0 || df.er != ER_IDLE;
+    return df.dirty_len != 0 || df.er != ER_IDLE || spare_wanted();
 }
 
 bool df_background_busy(void)

@@ -5,6 +5,12 @@
  * A command keeps its queue slot until it has finished, so STATUS shows BUSY from the
  * moment the frame arrives until its result (error bits, prepared response, new file
  * size) is published.
+ *
+ * Background erasing never delays a command that does not use the W25Q64 (config,
+ * registers, invalid frames). A read of the W25Q64 (READ_SECTOR, STREAM_READ and its
+ * chunks) or an append suspends a running erase (75h), does its work and resumes it
+ * (7Ah) when the command ends; the driver gives the erase W25Q_MIN_RUN_MS after each
+ * resume, so it always progresses. Waits that remain are named in docs/PERFORMANCE.md.
  */
 #include "core.h"
 
@@ -24,14 +30,19 @@ enum state {
     ENG_CONFIG,     /* a config-zone store runs */
 };
 
-/* Background erasing waits this long after the last command, so that a host that
- * appends right after a CLEAR does not find an erase block in its way. */
+/* Background erasing waits this long after the last command before it starts a block,
+ * so that a host that appends right after a CLEAR does not share the device with it;
+ * but it never waits more than ERASE_HOLDOFF_MAX_MS in all, so that a host that sends
+ * a command every few milliseconds does not stop it. */
 #define ERASE_HOLDOFF_MS 20u
+#define ERASE_HOLDOFF_MAX_MS 100u
 
 static struct {
     enum state state;
     bool flash_ok; /* the W25Q64 answered and its metadata mounted */
     uint32_t last_cmd_ms;
+    bool held;           /* the eraser's next device operation is held off since held_ms */
+    uint32_t held_ms;
 } eng;
 
 static uint16_t get16(const uint8_t *p)
@@ -177,6 +188,7 @@ static int dispatch(const fb_frame_t *f)
 
 static void finish(int err)
 {
+    (void)w25q_resume(); /* a failure shows at the eraser's next poll */
     if (eng.state == ENG_DATAFILE) {
         publish_file();
         mb_set_erasing(df_background_pending());
@@ -197,15 +209,57 @@ static bool background(void)
         return false;
     }
     mb_set_erasing(true);
-    if (!df_background_busy() && (uint32_t)(hal_millis() - eng.last_cmd_ms) < ERASE_HOLDOFF_MS)
-        return false;
+    if (!df_background_busy()) {
+        uint32_t now = hal_millis();
+        if (!eng.held) {
+            eng.held = true;
+            eng.held_ms = now;
+        }
+        if ((uint32_t)(now - eng.last_cmd_ms) < ERASE_HOLDOFF_MS &&
+            (uint32_t)(now - eng.held_ms) < ERASE_HOLDOFF_MAX_MS)
+            return false;
+    }
     int ret = df_background();
     mb_set_foreign(df_foreign()); /* the eraser may find data that is not ours */
+    if (df_background_busy())
+        eng.held = false; /* an erase or record started: the next one is held off again */
     if (ret != FB_OK && ret != FB_EAGAIN)
         mb_background_failed(fb_err_to_bits(ret)); /* no command's failure: ERRORS only */
     if (ret != FB_EAGAIN)
         mb_set_erasing(df_background_pending());
     return ret == FB_EAGAIN && !df_long_wait();
+}
+
+/* What a command needs of the W25Q64 while the background eraser holds it. */
+enum flash_need {
+    NEED_NONE,    /* never touches it */
+    NEED_SUSPEND, /* reads it, or programs outside the erased block: suspend the erase */
+    NEED_IDLE,    /* changes what the eraser works on: wait for its step to end */
+};
+
+static enum flash_need flash_need(const fb_frame_t *f)
+{
+    switch (f->data[0]) {
+    case FB_CMD_READ_SECTOR:
+    case FB_CMD_STREAM_READ:
+    case FB_CMD_WRITE_DATA:
+    case FB_CMD_APPEND_CRC:
+        return NEED_SUSPEND;
+    case FB_CMD_SET_FILENAME:
+    case FB_CMD_CLEAR_FLASH:
+        return NEED_IDLE;
+    default:
+        return NEED_NONE;
+    }
+}
+
+/* The W25Q64 is free for the next read or append: no background step holds it, or its
+ * erase is now suspended. */
+static bool flash_free(enum flash_need need)
+{
+    if (need == NEED_NONE || !eng.flash_ok || !df_background_busy())
+        return true;
+    return need == NEED_SUSPEND && w25q_suspend() == FB_OK;
 }
 
 bool fb_core_poll(void)
@@ -225,13 +279,15 @@ bool fb_core_poll(void)
         break;
     default: {
         /* The next chunk of a streaming read first: a short SPI read, and the host may
-         * be waiting for it; but not while an erase step holds the device. */
-        if (eng.flash_ok && !df_background_busy() && xs_read_poll())
+         * be waiting for it. */
+        if (eng.flash_ok && xs_read_pending() && flash_free(NEED_SUSPEND)) {
+            (void)xs_read_poll();
+            (void)w25q_resume();
             return true;
+        }
         const fb_frame_t *f = mb_peek();
-        /* A command waits for a background erase step already on the device, and
-         * nothing else: between steps the command goes first. */
-        if (!f || (eng.flash_ok && df_background_busy()))
+        /* Between background steps a command goes first; during one, see flash_need. */
+        if (!f || !flash_free(flash_need(f)))
             return background();
         ret = dispatch(f);
         break;

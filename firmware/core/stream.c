@@ -168,3 +168,8 @@ bool xs_read_poll(void)
         mb_background_failed(fb_err_to_bits(err)); /* its command has retired: ERRORS */
     return true;
 }
+
+bool xs_read_pending(void)
+{
+    return xs.reading && mb_response_slot() != NULL;
+}

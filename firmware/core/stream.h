@@ -34,5 +34,7 @@ void xs_read_cancel(void);
 /* Main loop, while no data-file operation runs: prepare the next chunk of the running
  * streaming read if a response slot is free. true = did some work. */
 bool xs_read_poll(void);
+/* A chunk of the running streaming read waits to be prepared and a slot is free. */
+bool xs_read_pending(void);
 
 #endif

@@ -19,19 +19,34 @@ enum {
     CMD_RELEASE_PD = 0xAB,
     CMD_ENABLE_RESET = 0x66,
     CMD_RESET = 0x99,
+    CMD_READ_STATUS2 = 0x35,
+    CMD_SUSPEND = 0x75,
+    CMD_RESUME = 0x7A,
 };
 
 #define SR1_BUSY 0x01u
 #define SR1_WEL 0x02u
+#define SR2_SUS 0x80u
+
+/* tSUS is 20 us at most (section 9.7); two ticks of hal_millis() (at least one whole
+ * millisecond) bound the wait for BUSY to clear after 75h. */
+#define SUSPEND_BOUND_TICKS 2u
 
 /* Bounds: datasheet maximum + 50 % + one tick of hal_millis() granularity. */
 #define BOUND_MS(max_ms) ((max_ms) + (max_ms) / 2u + 2u)
 
+/* The operation on the device, and an erase set aside by a suspend. */
 static struct {
     bool running;
     bool long_op;
+    bool erase; /* the running operation is an erase started here (suspendable) */
     uint32_t started_ms;
     uint32_t bound_ms;
+    bool suspended;
+    uint32_t susp_started_ms, susp_bound_ms, suspended_ms;
+    bool resumed; /* resumed_ms is valid */
+    uint32_t resumed_ms;
+    int sticky_err; /* a failure w25q_suspend() saw, for the operation's owner to poll */
 } drv;
 
 static int command(const uint8_t *tx, size_t n, uint8_t *rx, size_t rn)
@@ -50,12 +65,31 @@ static int read_status(uint8_t *sr)
     return command(&cmd, 1, sr, 1);
 }
 
+static int read_status2(uint8_t *sr)
+{
+    static const uint8_t cmd = CMD_READ_STATUS2;
+    return command(&cmd, 1, sr, 1);
+}
+
+static int single(uint8_t op)
+{
+    return command(&op, 1, NULL, 0);
+}
+
+/* A reset also forgets a suspended erase: its block is left partly erased, and the
+ * caller re-reads what the flash holds (the data file's mount never trusts it). The chip
+ * takes no instruction for tRST (30 us): wait for BUSY to clear, two ticks at most. */
 static void reset_device(void)
 {
-    static const uint8_t enable = CMD_ENABLE_RESET, reset = CMD_RESET;
-    (void)command(&enable, 1, NULL, 0);
-    (void)command(&reset, 1, NULL, 0);
+    (void)single(CMD_ENABLE_RESET);
+    (void)single(CMD_RESET);
     drv.running = false;
+    drv.suspended = false;
+    uint32_t t0 = hal_millis();
+    uint8_t sr = SR1_BUSY;
+    while ((sr & SR1_BUSY) && (uint32_t)(hal_millis() - t0) <= SUSPEND_BOUND_TICKS)
+        if (read_status(&sr))
+            break;
 }
 
 /* WREN, then confirm WEL: a device that did not latch it would ignore the operation
@@ -83,6 +117,7 @@ static void begin(uint32_t bound_ms, bool long_op)
 {
     drv.running = true;
     drv.long_op = long_op;
+    drv.erase = false;
     drv.started_ms = hal_millis();
     drv.bound_ms = bound_ms;
 }
@@ -92,6 +127,7 @@ int w25q_init(void)
     static const uint8_t wake = CMD_RELEASE_PD, jedec = CMD_JEDEC_ID;
     uint8_t id[3];
     drv.running = false;
+    drv.suspended = false; /* a reset or power loss forgets a suspend (SUS = 0) */
     int err = command(&wake, 1, NULL, 0);
     if (err)
         return err;
@@ -157,19 +193,40 @@ int w25q_erase_start(w25q_erase_t kind, uint32_t addr)
         return err;
     uint8_t cmd[4] = {k[kind].cmd};
     addr24(&cmd[1], addr);
+    FB_ASSERT(!drv.suspended); /* the chip refuses every erase while one is suspended */
     err = command(cmd, sizeof cmd, NULL, 0);
     if (err)
         return err;
     begin(BOUND_MS(k[kind].max_ms), true);
+    drv.erase = true;
+    drv.resumed = false;
     return FB_OK;
 }
 
 int w25q_poll(void)
 {
+    if (drv.sticky_err) {
+        int e = drv.sticky_err;
+        drv.sticky_err = FB_OK;
+        return e;
+    }
     if (!drv.running)
-        return FB_OK;
+        return drv.suspended ? FB_EAGAIN : FB_OK; /* a suspended erase is not done */
     uint8_t sr = 0;
     int err = read_status(&sr);
+    if (!err && !(sr & SR1_BUSY) && drv.erase) {
+        /* BUSY also clears when an erase is suspended: one we did not suspend (a 75h
+         * taken after we gave up waiting for it) is resumed, never taken as done. */
+        uint8_t sr2 = 0;
+        err = read_status2(&sr2);
+        if (!err && (sr2 & SR2_SUS)) {
+            err = single(CMD_RESUME);
+            drv.resumed = true;
+            drv.resumed_ms = hal_millis();
+            if (!err)
+                return FB_EAGAIN;
+        }
+    }
     if (!err && !(sr & SR1_BUSY)) {
         drv.running = false;
         return FB_OK;
@@ -184,4 +241,82 @@ int w25q_poll(void)
 bool w25q_long_wait(void)
 {
     return drv.running && drv.long_op;
+}
+
+int w25q_suspend(void)
+{
+    if (drv.suspended)
+        return FB_OK;
+    if (!drv.running)
+        return FB_OK;
+    if (!drv.erase) {
+        /* A program: tPP is short, wait for its end. A failure is kept for the
+         * program's owner, whose next w25q_poll() reports it. */
+        int err = w25q_poll();
+        if (err != FB_OK && err != FB_EAGAIN) {
+            drv.sticky_err = err;
+            return FB_EAGAIN;
+        }
+        return err;
+    }
+    uint32_t now = hal_millis();
+    /* "Erase/Program Suspend (75h)": no suspend within tSUS of a resume, and an erase
+     * suspended again and again never ends: give it W25Q_MIN_RUN_MS (+1 tick of
+     * granularity) after each resume. */
+    if (drv.resumed && (uint32_t)(now - drv.resumed_ms) <= W25Q_MIN_RUN_MS)
+        return FB_EAGAIN;
+    int err = single(CMD_SUSPEND);
+    uint8_t sr = SR1_BUSY, sr2 = 0;
+    while (!err) {
+        err = read_status(&sr);
+        if (err || !(sr & SR1_BUSY) || (uint32_t)(hal_millis() - now) > SUSPEND_BOUND_TICKS)
+            break;
+    }
+    if (!err && !(sr & SR1_BUSY))
+        err = read_status2(&sr2);
+    if (err)
+        return err;
+    if (sr & SR1_BUSY)
+        return FB_EAGAIN; /* not taken (w25q_poll() resumes it should it be taken later) */
+    if (!(sr2 & SR2_SUS)) {
+        drv.running = false; /* ended before the suspend: done */
+        return FB_OK;
+    }
+    drv.suspended = true;
+    drv.running = false;
+    drv.susp_started_ms = drv.started_ms;
+    drv.susp_bound_ms = drv.bound_ms;
+    drv.suspended_ms = hal_millis();
+    return FB_OK;
+}
+
+int w25q_resume(void)
+{
+    if (!drv.suspended)
+        return FB_OK;
+    FB_ASSERT(!drv.running);
+    int err = single(CMD_RESUME);
+    uint32_t now = hal_millis();
+    drv.suspended = false;
+    drv.running = true;
+    drv.long_op = true;
+    drv.erase = true;
+    drv.started_ms = drv.susp_started_ms;
+    /* time spent suspended does not count against the erase's bound */
+    drv.bound_ms = drv.susp_bound_ms + (uint32_t)(now - drv.suspended_ms) + 1u;
+    drv.resumed = true;
+    drv.resumed_ms = now;
+    return err;
+}
+
+bool w25q_suspended(void)
+{
+    return drv.suspended;
+}
+
+void w25q_abort(void)
+{
+    if (drv.running || drv.suspended)
+        reset_device();
+    drv.sticky_err = FB_OK;
 }

@@ -31,8 +31,10 @@ enum {
     WRSR1 = 0x01, PP = 0x02, READ = 0x03, WRDI = 0x04, RDSR1 = 0x05, WREN = 0x06,
     FREAD = 0x0B, WRSR3 = 0x11, RDSR3 = 0x15, SE = 0x20, WRSR2 = 0x31, RDSR2 = 0x35,
     BE32 = 0x52, CE60 = 0x60, RSTEN = 0x66, RST = 0x99, JEDEC = 0x9F, RDID = 0xAB,
-    PD = 0xB9, CEC7 = 0xC7, BE64 = 0xD8,
+    PD = 0xB9, CEC7 = 0xC7, BE64 = 0xD8, SUS = 0x75, RES = 0x7A,
 };
+#define SR2_SUS 0x80u
+#define TSUS (20 * US)
 
 static int setup(void **state)
 {
@@ -798,9 +800,240 @@ static void test_power_off_during_program_and_power_on(void **state)
     assert_int_equal(spi_status(m, T0 + 2, RDSR1), 0x00);
 }
 
+/* ---- erase/program suspend (75h) and resume (7Ah) ---- */
+
+/* Fill a 4 KiB sector at addr with v (page programs, waiting for each). */
+static uint64_t fill_sector(w25m_t *m, uint64_t t, uint32_t addr, uint8_t v)
+{
+    uint8_t page[W25M_PAGE];
+    memset(page, v, sizeof page);
+    for (uint32_t p = 0; p < W25M_SECTOR; p += W25M_PAGE) {
+        spi_wren_program(m, t, addr + p, page, sizeof page);
+        t = w25m_busy_until(m);
+    }
+    return t;
+}
+
+/* "Erase / Program Suspend (75h)": BUSY clears within tSUS, SUS reads 1 at once; the
+ * erase then needs what it still needed after a resume, plus the tSUS in which a resumed
+ * operation makes no progress. */
+static void test_suspend_erase_busy_clears_within_tsus(void **state)
+{
+    w25m_t *m = *state;
+    uint64_t t = fill_sector(m, T0, 0x10000, 0x00);
+    spi_wren_erase(m, t, SE, 0x10000);
+    uint64_t t_susp = t + 10 * MS;
+    spi_op(m, t_susp, SUS);
+    assert_int_equal(spi_status(m, t_susp, RDSR2) & SR2_SUS, SR2_SUS);
+    assert_int_equal(spi_status(m, t_susp + TSUS - 1, RDSR1) & 0x01, 0x01);
+    assert_int_equal(spi_status(m, t_susp + TSUS, RDSR1) & 0x01, 0x00);
+    /* suspended: reads elsewhere are served, the erase does not progress */
+    uint64_t t_res = t_susp + 500 * MS;
+    assert_int_equal(spi_read_byte(m, t_res - 1, 0x20000), 0xFF);
+    spi_op(m, t_res, RES);
+    assert_int_equal(spi_status(m, t_res, RDSR2) & SR2_SUS, 0);
+    /* 45 ms in all: 10 ms done before the suspend, 35 ms left, from tSUS after resume */
+    assert_int_equal(w25m_busy_until(m), t_res + TSUS + 35 * MS);
+    assert_true(w25m_busy(m, t_res + TSUS + 35 * MS - 1));
+    assert_false(w25m_busy(m, t_res + TSUS + 35 * MS));
+    uint8_t back[W25M_SECTOR];
+    spi_read(m, t_res + TSUS + 35 * MS, 0x10000, back, sizeof back);
+    assert_true(all_bytes(back, sizeof back, 0xFF));
+    assert_int_equal(w25m_violations(m), 0);
+}
+
+/* Suspend is ignored when nothing runs, during a chip erase or a status write, and when
+ * something is already suspended ("will be ignored by the device"). */
+static void test_suspend_ignored_when_not_allowed(void **state)
+{
+    w25m_t *m = *state;
+    spi_op(m, T0, SUS); /* idle */
+    assert_int_equal(spi_status(m, T0, RDSR2) & SR2_SUS, 0);
+    spi_op(m, T0, WREN);
+    spi_op(m, T0, CEC7);
+    spi_op(m, T0 + MS, SUS);
+    assert_int_equal(spi_status(m, T0 + MS, RDSR2) & SR2_SUS, 0);
+    assert_true(w25m_busy(m, T0 + MS + TSUS));
+    uint64_t t = w25m_busy_until(m);
+    uint8_t sr[2] = {WRSR1, 0x00};
+    spi_op(m, t, WREN);
+    spi_cmd(m, t, sr, NULL, sizeof sr);
+    spi_op(m, t + MS, SUS);
+    assert_int_equal(spi_status(m, t + MS, RDSR2) & SR2_SUS, 0);
+    assert_true(w25m_busy(m, t + MS + TSUS));
+    t = w25m_busy_until(m);
+    spi_wren_erase(m, t, BE64, 0x30000);
+    spi_op(m, t + MS, SUS);
+    spi_op(m, t + MS + TSUS, SUS); /* SUS = 1: ignored */
+    assert_false(w25m_busy(m, t + MS + TSUS));
+    assert_int_equal(w25m_violations(m), 0);
+}
+
+/* While an erase is suspended: no erase, no status write (refused, counted); page
+ * programs outside the suspended block are done, inside it refused. */
+static void test_erase_suspended_forbids_erase_status_and_own_block(void **state)
+{
+    w25m_t *m = *state;
+    uint64_t t = fill_sector(m, T0, 0x40000, 0x00);
+    t = fill_sector(m, t, 0x50000, 0x00);
+    spi_wren_erase(m, t, BE32, 0x40000);
+    t += MS;
+    spi_op(m, t, SUS);
+    t += TSUS;
+    spi_wren_erase(m, t, SE, 0x50000);
+    assert_false(w25m_busy(m, t));
+    assert_int_equal(spi_read_byte(m, t, 0x50000), 0x00);
+    uint8_t sr[2] = {WRSR1, 0x1C};
+    spi_op(m, t, WREN);
+    spi_cmd(m, t, sr, NULL, sizeof sr);
+    assert_int_equal(spi_status(m, t, RDSR1) & 0x1C, 0);
+    assert_int_equal(w25m_violations(m), 2);
+    uint8_t z = 0x00;
+    spi_wren_program(m, t, 0x47000, &z, 1); /* inside the suspended 32 KiB block */
+    assert_false(w25m_busy(m, t));
+    assert_int_equal(w25m_violations(m), 3);
+    spi_wren_program(m, t, 0x60000, &z, 1); /* another sector: allowed */
+    assert_true(w25m_busy(m, t));
+    t = w25m_busy_until(m);
+    assert_int_equal(spi_read_byte(m, t, 0x60000), 0x00);
+    spi_op(m, t, RES);
+    t = w25m_busy_until(m);
+    uint8_t back[W25M_SECTOR];
+    spi_read(m, t, 0x40000, back, sizeof back);
+    assert_true(all_bytes(back, sizeof back, 0xFF));
+    assert_int_equal(w25m_violations(m), 3);
+}
+
+/* While a program is suspended: no program, no status write. */
+static void test_program_suspended_forbids_program(void **state)
+{
+    w25m_t *m = *state;
+    uint8_t z[W25M_PAGE];
+    memset(z, 0x00, sizeof z);
+    spi_wren_program(m, T0, 0x1000, z, sizeof z);
+    spi_op(m, T0 + 100 * US, SUS);
+    uint64_t t = T0 + 100 * US + TSUS;
+    assert_int_equal(spi_status(m, t, RDSR2) & SR2_SUS, SR2_SUS);
+    spi_wren_program(m, t, 0x9000, z, 1);
+    assert_false(w25m_busy(m, t));
+    assert_int_equal(spi_read_byte(m, t, 0x9000), 0xFF);
+    assert_int_equal(w25m_violations(m), 1);
+    spi_op(m, t, RES);
+    t = w25m_busy_until(m);
+    assert_int_equal(t, T0 + 100 * US + TSUS + TSUS + 300 * US);
+    uint8_t back[W25M_PAGE];
+    spi_read(m, t, 0x1000, back, sizeof back);
+    assert_true(all_bytes(back, sizeof back, 0x00));
+}
+
+/* Resume is ignored unless SUS = 1 and BUSY = 0; a suspend within tSUS of a resume
+ * breaks the datasheet's rule: counted and ignored; suspending again after tSUS works,
+ * and each cycle costs the erase tSUS. */
+static void test_resume_rules_and_suspend_too_soon(void **state)
+{
+    w25m_t *m = *state;
+    spi_op(m, T0, RES); /* nothing suspended */
+    assert_false(w25m_busy(m, T0));
+    assert_int_equal(w25m_violations(m), 0);
+    spi_wren_erase(m, T0, SE, 0x2000);
+    uint64_t end = w25m_busy_until(m);
+    uint64_t t = T0 + MS;
+    spi_op(m, t, SUS);
+    spi_op(m, t + TSUS / 2, RES); /* still BUSY: refused */
+    assert_int_equal(w25m_violations(m), 1);
+    assert_int_equal(spi_status(m, t + TSUS, RDSR2) & SR2_SUS, SR2_SUS);
+    t += TSUS;
+    spi_op(m, t, RES);
+    spi_op(m, t + TSUS - 1, SUS); /* too soon */
+    assert_int_equal(w25m_violations(m), 2);
+    assert_int_equal(spi_status(m, t + TSUS - 1, RDSR2) & SR2_SUS, 0);
+    /* suspended then resumed at once, again and again: no progress at all */
+    uint64_t last = w25m_busy_until(m);
+    for (int i = 0; i < 100; i++) {
+        t += TSUS;
+        spi_op(m, t, SUS);
+        t += TSUS;
+        spi_op(m, t, RES);
+    }
+    assert_true(w25m_busy_until(m) >= last + 200 * TSUS);
+    assert_true(w25m_busy_until(m) > end);
+    assert_int_equal(w25m_violations(m), 2);
+}
+
+/* Reads of the suspended block are undefined: the model returns a partial state. */
+static void test_suspended_block_reads_partial(void **state)
+{
+    w25m_t *m = *state;
+    uint64_t t = fill_sector(m, T0, 0x3000, 0x00);
+    spi_wren_erase(m, t, SE, 0x3000);
+    spi_op(m, t + MS, SUS);
+    uint8_t back[W25M_SECTOR];
+    spi_read(m, t + MS + TSUS, 0x3000, back, sizeof back);
+    assert_false(all_bytes(back, sizeof back, 0xFF));
+    assert_false(all_bytes(back, sizeof back, 0x00));
+}
+
+/* "a power cut while suspended resets the device: SUS reads 0 at power-up, the suspend
+ * is forgotten and the block may hold partly erased data"; resume is then ignored. */
+static void test_power_cut_while_suspended(void **state)
+{
+    (void)state;
+    for (uint32_t seed = 1; seed <= 5; seed++) {
+        powercut_t pc;
+        /* steps: 16 programs, the erase, then the suspend: power dies while suspended */
+        powercut_init(&pc, W25M_SECTOR / W25M_PAGE + 2, seed);
+        w25m_t *m = w25m_create(NULL, W25M_TIMING_TYPICAL, &pc);
+        assert_non_null(m);
+        uint64_t t = fill_sector(m, T0, 0x7000, 0x5A);
+        spi_wren_erase(m, t, SE, 0x7000);
+        assert_false(pc.dead);
+        spi_op(m, t + MS, SUS);
+        assert_true(pc.dead);
+        powercut_restore(&pc);
+        w25m_power_on(m);
+        t += 2 * MS;
+        assert_int_equal(spi_status(m, t, RDSR2) & SR2_SUS, 0);
+        assert_int_equal(spi_status(m, t, RDSR1) & 0x01, 0);
+        spi_op(m, t, RES);
+        assert_false(w25m_busy(m, t));
+        const uint8_t *a = w25m_array(m) + 0x7000;
+        assert_false(all_bytes(a, W25M_SECTOR, 0xFF));
+        assert_false(all_bytes(a, W25M_SECTOR, 0x5A));
+        for (uint32_t i = 0; i < W25M_SECTOR; i++)
+            assert_int_equal(a[i] & 0x5A, 0x5A);
+        w25m_destroy(m);
+    }
+}
+
+/* A board power cycle (no controller) while suspended does the same. */
+static void test_power_off_while_suspended(void **state)
+{
+    w25m_t *m = *state;
+    uint64_t t = fill_sector(m, T0, 0x7000, 0x00);
+    spi_wren_erase(m, t, SE, 0x7000);
+    spi_op(m, t + MS, SUS);
+    w25m_power_off(m, t + 2 * MS);
+    w25m_power_on(m);
+    assert_int_equal(spi_status(m, t + 2 * MS, RDSR2) & SR2_SUS, 0);
+    assert_false(all_bytes(w25m_array(m) + 0x7000, W25M_SECTOR, 0xFF));
+    /* the block can be erased again */
+    spi_wren_erase(m, t + 2 * MS, SE, 0x7000);
+    assert_true(all_bytes(w25m_array(m) + 0x7000, W25M_SECTOR, 0xFF));
+    assert_int_equal(w25m_violations(m), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_suspend_erase_busy_clears_within_tsus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspend_ignored_when_not_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_suspended_forbids_erase_status_and_own_block,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_program_suspended_forbids_program, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_rules_and_suspend_too_soon, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspended_block_reads_partial, setup, teardown),
+        cmocka_unit_test(test_power_cut_while_suspended),
+        cmocka_unit_test_setup_teardown(test_power_off_while_suspended, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jedec_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_id_after_three_dummies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_register_defaults, setup, teardown),

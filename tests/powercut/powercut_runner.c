@@ -12,7 +12,11 @@
  *     never anything else; every acknowledged append is there;
  *   - file name: old or new;
  *   - after the background eraser has finished, the file is still intact, and an
- *     append still works.
+ *     append still works;
+ *   - erase suspend (scenarios "erase suspended ..."): reads and appends during the
+ *     background erase suspend it, so cuts fall while it is suspended (the chip forgets
+ *     the suspend, the block is left partly erased); after the eraser has finished,
+ *     the whole old file's area reads erased (the block was erased again, not trusted).
  * The v1 import (a W25Q64 in the v1 layout met at power-up) is cut the same way at
  * every step it makes: the file, name and bytes, must come up unchanged every time.
  * Prints the number of cuts checked; exits non-zero on the first violation.
@@ -39,7 +43,7 @@
 #define MAX_FILE (96u * 1024u)
 
 typedef enum { OP_CFG_WRITE, OP_CFG_CLEAR, OP_BEGIN, OP_COMMIT, OP_APPEND, OP_RENAME,
-               OP_CLEAR, OP_WAIT, OP_CUT_APPEND } op_kind_t;
+               OP_CLEAR, OP_WAIT, OP_CUT_APPEND, OP_READ } op_kind_t;
 
 typedef struct op {
     op_kind_t kind;
@@ -62,6 +66,9 @@ typedef struct scenario {
     const op_t *ops;
     size_t n_ops;
 } scenario_t;
+
+/* Erase-suspend scenarios: once the eraser is done, [0, this) of the W25Q64 is blank. */
+static uint32_t erased_below;
 
 static powercut_t pc;
 static state_t committed, staged_after;
@@ -165,9 +172,11 @@ static void expect(const op_t *op, state_t *s)
         break;
     case OP_WAIT:
     case OP_CUT_APPEND: /* never acknowledged: the file is unchanged */
+    case OP_READ:
         break;
     }
 }
+
 
 static bool perform(const op_t *op, const state_t *s)
 {
@@ -218,6 +227,20 @@ static bool perform(const op_t *op, const state_t *s)
         if (!board_power_dead())
             return false;
         board_power_cycle(1000000);
+        return true;
+    }
+    case OP_READ: { /* READ_SECTOR of what the file holds: suspends a running erase */
+        f[0] = FB_CMD_READ_SECTOR;
+        uint8_t buf[256];
+        if (!xfer(f, 3, NULL, 0) || !wait_idle() || !xfer(NULL, 0, buf, sizeof buf))
+            return false;
+        uint32_t n = s->size < 256 ? s->size : 256;
+        if (board_power_dead())
+            return false;
+        if (memcmp(buf, s->file, n) != 0) {
+            fprintf(stderr, "powercut: a read during the background erase got other bytes\n");
+            exit(1);
+        }
         return true;
     }
     }
@@ -295,16 +318,23 @@ static void check(const scenario_t *sc, uint64_t k, const state_t *a, const stat
         exit(2);
     if (memcmp(name, a->name, sizeof name) != 0 && memcmp(name, b->name, sizeof name) != 0)
         die(sc->name, k, "file name is neither the old nor the new one");
+    uint32_t size = 0;
     for (int pass = 0; pass < 2; pass++) {
         if (!reg(FB_CMD_FILE_SIZE, sz, 4))
             exit(2);
-        uint32_t size = (uint32_t)sz[0] << 24 | (uint32_t)sz[1] << 16 | (uint32_t)sz[2] << 8 | sz[3];
+        size = (uint32_t)sz[0] << 24 | (uint32_t)sz[1] << 16 | (uint32_t)sz[2] << 8 | sz[3];
         if (!file_is(a, size) && !file_is(b, size))
             die(sc->name, k, pass ? "file damaged by the background eraser"
                                   : "file is neither the old nor the new one");
         if (!wait_background())
             exit(2);
     }
+    size_t fl;
+    const uint8_t *flash = board_flash_array(&fl);
+    /* (unless the cut stopped the CLEAR itself: then the old file is still there) */
+    for (uint32_t i = 0; size < erased_below && i < erased_below && i < fl; i++)
+        if (flash[i] != 0xFF)
+            die(sc->name, k, "a block the eraser was in at the cut was not erased again");
     /* Still usable: one more append lands and reads back. */
     uint8_t f[32] = {FB_CMD_WRITE_DATA, 5, 'a', 'f', 't', 'e', 'r'};
     uint8_t err;
@@ -434,6 +464,19 @@ static const op_t meta_setup[] = {APPEND(100, 12)};
 static const op_t repair_setup[] = {APPEND(2030, 13), {OP_CUT_APPEND, 30, 2, NULL}};
 static const op_t repair_ops[] = {APPEND(30, 14), APPEND(2100, 15)};
 static op_t meta_compaction[260];
+/* Erase suspend: a 64 KiB file cleared, then reads and appends while its block erases
+ * (typical timing: 150 ms); each suspends the erase, the appends program meanwhile. */
+#define READ0 {OP_READ, 0, 0, NULL}
+/* (After the reboot the spare log sector is erased first, 45 ms, then the 64 KiB block.) */
+static const op_t suspend_reads[] = {
+    {OP_CLEAR, 0, 0, NULL}, APPEND(60, 20), WAIT_MS(30), READ0, WAIT_MS(3), READ0,
+    WAIT_MS(10), READ0, WAIT_MS(40), READ0, READ0, WAIT_MS(30), READ0, WAIT_MS(30), READ0,
+    WAIT_MS(40), READ0, WAIT_MS(300),
+};
+static const op_t suspend_appends[] = {
+    {OP_CLEAR, 0, 0, NULL}, WAIT_MS(30), APPEND(30, 21), READ0, WAIT_MS(2), APPEND(30, 22),
+    WAIT_MS(20), APPEND(90, 23), READ0, WAIT_MS(50), APPEND(30, 24), WAIT_MS(200),
+};
 
 /* ---- v1 import (docs/STORAGE.md): the steps happen at power-up ---- */
 
@@ -490,6 +533,15 @@ static void run_import_scenario(void)
     free(cfg);
 }
 
+/* Scenario name chosen by the command line's arguments from a on (all when none). */
+static bool chosen(const char *name, int a, int argc, char **argv)
+{
+    bool yes = a >= argc;
+    for (int k = a; k < argc; k++)
+        yes = yes || strstr(name, argv[k]) != NULL;
+    return yes;
+}
+
 int main(int argc, char **argv)
 {
     int a = 1;
@@ -524,17 +576,20 @@ int main(int argc, char **argv)
         {"append after a cut (repair)", repair_setup, N(repair_setup), repair_ops,
          N(repair_ops)},
     };
-    for (size_t i = 0; i < N(scenarios); i++) {
-        bool chosen = a >= argc;
-        for (int k = a; k < argc; k++)
-            chosen = chosen || strstr(scenarios[i].name, argv[k]) != NULL;
-        if (chosen)
+    for (size_t i = 0; i < N(scenarios); i++)
+        if (chosen(scenarios[i].name, a, argc, argv))
             run_scenario(&scenarios[i]);
-    }
-    bool import_chosen = a >= argc;
-    for (int k = a; k < argc; k++)
-        import_chosen = import_chosen || strstr("v1 import at power-up", argv[k]) != NULL;
-    if (import_chosen)
+    const scenario_t suspend_scenarios[] = {
+        {"erase suspended by reads", data_64k, N(data_64k), suspend_reads, N(suspend_reads)},
+        {"erase suspended by appends", data_64k, N(data_64k), suspend_appends,
+         N(suspend_appends)},
+    };
+    erased_below = 65536u; /* data_64k's file, cleared */
+    for (size_t i = 0; i < N(suspend_scenarios); i++)
+        if (chosen(suspend_scenarios[i].name, a, argc, argv))
+            run_scenario(&suspend_scenarios[i]);
+    erased_below = 0;
+    if (chosen("v1 import at power-up", a, argc, argv))
         run_import_scenario();
     board_close();
     free(saved_flash);

@@ -379,6 +379,7 @@ static int er_poll(void)
 {
     uint8_t page[W25Q_PAGE];
     int err;
+    bool forced;
     switch (df.er) {
     case ER_IDLE:
         if (!df.dirty_len && !spare_wanted())
@@ -395,12 +396,16 @@ static int er_poll(void)
         /* A block that reads blank is skipped, unless a cut may have stopped its erase
          * (running or suspended): partly erased cells can read 1 and not hold it. That
          * is only ever the spare, or the first block after a reboot (erasing goes in
-         * order from dirty_lo, which advances only once a block is done). */
-        if (df.er_spare || df.er_force)
+         * order from dirty_lo, which advances only once a block is done). On a chip
+         * that had no log at mount no erase of ours can have been cut, and every page
+         * must be read: data there is not ours (below). The spare is a metadata sector,
+         * which mount found blank. */
+        forced = df.er_spare || (df.er_force && !df.unverified);
+        if (forced)
             memset(page, 0, sizeof page);
         else if ((err = w25q_read(df.er_addr + df.er_check, page, sizeof page)))
             return err;
-        if (!all_erased(page, sizeof page) && df.unverified) {
+        if (!forced && !all_erased(page, sizeof page) && df.unverified) {
             /* The chip had no log at mount and data turns up where mount's samples
              * saw none: not ours, so not erased. The log is told that nothing is
              * left to erase, so a reboot does not erase it either. */

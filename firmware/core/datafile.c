@@ -87,6 +87,8 @@ static struct {
     bool er_hurry; /* an append waits: small blocks */
     bool er_spare; /* the eraser works on the spare log sector, not the ring */
     bool spare_clean; /* the spare log sector is blank: erased since boot */
+    bool spare_v1; /* the spare is v1's name sector (an imported chip): not erased ahead,
+                    * so a DAPLink put back finds the name, until a compaction needs it */
     uint32_t er_force; /* bytes from dirty_lo erased without a blank check */
     /* operation */
     enum op_step op;
@@ -317,6 +319,8 @@ static int rs_poll(void)
     case RS_COMPACT_WRITE:
         return rs_compact_write(target);
     case RS_COMPACT_HEADER:
+        if (target != 0)
+            df.spare_v1 = false; /* this compaction erased v1's name sector */
         df.active = target;
         df.gen++;
         df.meta_valid = true;
@@ -356,7 +360,7 @@ static int er_record(void)
  * made by its first compaction). */
 static bool spare_wanted(void)
 {
-    return df.meta_valid && !df.spare_clean;
+    return df.meta_valid && !df.spare_clean && !df.spare_v1;
 }
 
 /* The block is blank: a ring block is recorded, the spare only known in RAM (a reboot
@@ -626,6 +630,7 @@ static int import_v1(const uint8_t name[FB_FILENAME_LEN], uint32_t size, bool ma
     df.ext[0].a = 0;
     df.dirty_lo = 0;
     df.dirty_len = 0; /* nothing of the chip is ours to erase */
+    df.spare_v1 = true;
     rec_build(df.rec, REC_SIZE_T, size, 0, 0);
     df.er = ER_RECORD;
     int err = rs_start();
@@ -702,6 +707,15 @@ int df_mount(void)
     df.gen = gen[df.active];
     df.meta_valid = true;
     df.next_slot = 1;
+    if (df.active == 0) {
+        /* Our log in sector 0 and the import record still in sector 1: it is v1's name
+         * sector, which the first compaction into it will erase, not the eraser. */
+        uint8_t r[REC_SIZE];
+        int err = w25q_read(meta_addr(1, IMPORT_SLOT), r, sizeof r);
+        if (err)
+            return err;
+        df.spare_v1 = r[0] == REC_IMPORT && rec_ok(r);
+    }
     /* A formatted log says what is dirty (its CLEAR and ERASED records): never guess,
      * an eraser let loose on the file would destroy it. */
     df.dirty_len = 0;

@@ -126,15 +126,17 @@ void fb_name_from_83(const char name11[11], char *dotted, size_t len)
  *
  * Worst case of the flash work one command may cause on the target:
  *   metadata compaction  = a metadata record finds the log sector full: erase the other
- *                          sector, write the state (name, clear, up to 32 extents, size)
- *                          and the header     = tSE + 36 tPP                 =  508 ms
+ *                          sector, write the state (name, clear, up to 34 extents, a
+ *                          pending repair, size) and the header = tSE + 40 tPP =  520 ms
  *   WRITE_DATA           = the file meets the range a CLEAR left to erase: one 4 KiB
- *                          erase and its record; bytes a cut left behind: an extent
- *                          record; 30 bytes over 2 pages; the size record. Each of the
- *                          three records may compact = tSE + 2 tPP + 3 x 508 ms = 1930 ms
+ *                          erase and its record; bytes a cut left behind: the repair
+ *                          (docs/STORAGE.md: up to three 4 KiB erases, 32 page
+ *                          programs, 2 records = 3 tSE + 34 tPP = 1302 ms); 30 bytes
+ *                          over 2 pages; the size record. Each of three records may
+ *                          compact          = tSE + 1302 + 2 tPP + 3 x 520 ms = 3268 ms
  *   CLEAR_FLASH,
  *   SET_FILENAME         = one metadata record (data sectors are erased in the
- *                          background, whatever the file size)              =  508 ms
+ *                          background, whatever the file size)              =  520 ms
  *   WRITE_CONFIG,
  *   CLEAR_CONFIG,
  *   CONFIG_COMMIT        = a compaction of the config journal: 2 page erases and the
@@ -143,12 +145,12 @@ void fb_name_from_83(const char name11[11], char *dotted, size_t len)
  *   READ_SECTOR,
  *   READ_CONFIG, others  = no erase or program, only SPI/flash reads          =   10 ms
  * Ahead of any of them the target may be in the middle of a background erase step
- * (STATUS ERASING): a 64 KiB block, tBE2 max 2 s, and its record        = 2508 ms.
+ * (EXT_STATUS ERASING): a 64 KiB block, tBE2 max 2 s, and its record    = 2520 ms.
  *
  * The command we wait for may have up to FB_QUEUE_DEPTH commands queued ahead of it,
  * hence x (1 + FB_QUEUE_DEPTH); then +50 % margin for the main loop's own overhead and
  * a poll interval's granularity. So WRITE_DATA waits at most
- * (2508 + 1930 x 5) ms x 1.5 = 18.2 s. file_size is kept in the signature for targets
+ * (2520 + 3268 x 5) ms x 1.5 = 28.3 s. file_size is kept in the signature for targets
  * that would erase eagerly on CLEAR_FLASH; flashbridge does not.
  */
 #define W25_PP_US 3000u
@@ -156,7 +158,8 @@ void fb_name_from_83(const char name11[11], char *dotted, size_t len)
 #define W25_BE64_US 2000000u
 #define F1_PAGE_ERASE_US 40000u
 #define F1_HALFWORD_US 70u
-#define COMPACTION_US (W25_SE_US + 36u * W25_PP_US)
+#define COMPACTION_US (W25_SE_US + 40u * W25_PP_US)
+#define REPAIR_US (3u * W25_SE_US + 34u * W25_PP_US)
 #define ERASE_AHEAD_US (W25_BE64_US + COMPACTION_US)
 #define READ_US 10000u
 
@@ -167,7 +170,7 @@ uint64_t fb_timeout_us(uint8_t cmd, uint32_t file_size)
     switch (cmd) {
     case FB_CMD_WRITE_DATA:
     case FB_CMD_APPEND_CRC: /* 256 bytes straddle at most two pages, like 30 */
-        one = W25_SE_US + 2u * W25_PP_US + 3u * COMPACTION_US;
+        one = W25_SE_US + REPAIR_US + 2u * W25_PP_US + 3u * COMPACTION_US;
         break;
     case FB_CMD_CLEAR_FLASH:
     case FB_CMD_SET_FILENAME:

@@ -103,18 +103,20 @@ STREAM_STATE_LEN = const(7)
 # ---- Worst-case command times, ms (docs/PROTOCOL.md "Timing a host can rely on") ----
 # From the datasheet maxima: W25Q64JV page program 3 ms, 4 KiB sector erase 400 ms,
 # 64 KiB block erase 2000 ms; STM32F1 page erase 40 ms, half-word program 70 us. A
-# metadata compaction is one sector erase and up to 36 page programs (the state: name,
-# clear, up to 32 extents, size; and the header).
+# metadata compaction is one sector erase and up to 40 page programs (the state: name,
+# clear, up to 34 extents, a pending repair, size; and the header). The repair of an
+# append a power cut interrupted (docs/STORAGE.md "Repair"): up to three sector erases,
+# 32 page programs and 2 records.
 _W25_PP_MS = const(3)
 _W25_SE_MS = const(400)
 _W25_BE64_MS = const(2000)
 _F1_PAGE_ERASE_MS = const(40)
-_COMPACTION_MS = const(_W25_SE_MS + 36 * _W25_PP_MS)
-# WRITE_DATA: a 4 KiB erase where the file meets the range still to erase, two page
-# programs, and three records (erase progress, extent, size) that may each compact:
-# 1930 ms.
-WORST_WRITE_DATA_MS = const(_W25_SE_MS + 2 * _W25_PP_MS + 3 * _COMPACTION_MS)
-# SET_FILENAME, CLEAR_FLASH: a compaction: 508 ms.
+_COMPACTION_MS = const(_W25_SE_MS + 40 * _W25_PP_MS)
+_REPAIR_MS = const(3 * _W25_SE_MS + 34 * _W25_PP_MS)
+# WRITE_DATA: a 4 KiB erase where the file meets the range still to erase, a repair,
+# two page programs, and three records that may each compact: 3268 ms.
+WORST_WRITE_DATA_MS = const(_W25_SE_MS + _REPAIR_MS + 2 * _W25_PP_MS + 3 * _COMPACTION_MS)
+# SET_FILENAME, CLEAR_FLASH: a compaction: 520 ms.
 WORST_META_MS = const(_COMPACTION_MS)
 # WRITE_CONFIG, CLEAR_CONFIG, CONFIG_COMMIT: at worst a config-zone compaction, two page
 # erases and 520 half-words of 70 us (1 KiB snapshot + 16-byte header): 117 ms.
@@ -130,7 +132,7 @@ WORST_STAGED_MS = const(1)
 # Ahead of any command: after CLEAR_FLASH the target erases the freed sectors in the
 # background (STATUS.ERASING), and a command that arrives while an erase step is on the
 # device waits for it: one 64 KiB block erase (2000 ms) and the progress record it
-# leaves in the metadata log (a compaction at worst): 2508 ms. Only one such step can
+# leaves in the metadata log (a compaction at worst): 2520 ms. Only one such step can
 # come before a command: while commands are queued no new step starts.
 WORST_ERASE_AHEAD_MS = const(_W25_BE64_MS + _COMPACTION_MS)
 

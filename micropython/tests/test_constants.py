@@ -74,19 +74,21 @@ def test_v1_compat_names_agree():
 
 
 def test_worst_cases_follow_protocol_timing_table():
-    """docs/PROTOCOL.md: WRITE_DATA 400 + 2 x 3 + three compactions of 400 + 36 x 3 ms;
+    """docs/PROTOCOL.md: WRITE_DATA 400 + a repair (3 x 400 + 34 x 3) + 2 x 3 + three
+    compactions of 400 + 40 x 3 ms;
     SET_FILENAME and CLEAR_FLASH one compaction; WRITE/CLEAR_CONFIG 2 x 40 ms + 520 x 70
     us; a 64 KiB background erase block (2 s) ahead of any command."""
     from flashbridge import const
 
-    assert const.WORST_WRITE_DATA_MS == 1930
-    assert const.WORST_META_MS == 508
+    assert const.WORST_WRITE_DATA_MS == 3268
+    assert const.WORST_META_MS == 520
     assert const.WORST_CONFIG_MS == 117  # 116.4 rounded up
     assert const.WORST_READ_MS == 1
-    assert const.WORST_ERASE_AHEAD_MS == 2508
+    assert const.WORST_ERASE_AHEAD_MS == 2520
     doc = (REPO / "docs" / "PROTOCOL.md").read_text()
-    assert "three metadata compactions (400 ms + 36 × 3 ms each)" in doc
-    assert "one metadata compaction: 400 ms + 36 × 3 ms" in doc
+    assert "repair of an interrupted append (up to three 4 KiB erases, 32 page programs" in doc
+    assert "three metadata compactions (400 ms + 40 × 3 ms each)" in doc
+    assert "one metadata compaction: 400 ms + 40 × 3 ms" in doc
     assert "2 × 40 ms page erases + 520 × 70 µs" in doc
     assert "64 KiB block erase (2 s)" in doc
 

@@ -153,13 +153,14 @@ static void test_name_round_trip(void **state)
 static void test_timeout_budgets(void **state)
 {
     (void)state;
-    const uint64_t compaction = 400000 + 36 * 3000;                /* 508 ms */
-    const uint64_t write_data = 400000 + 2 * 3000 + 3 * compaction; /* 1930 ms */
+    const uint64_t compaction = 400000 + 40 * 3000;                /* 520 ms */
+    const uint64_t repair = 3 * 400000 + 34 * 3000;                /* 1302 ms */
+    const uint64_t write_data = 400000 + repair + 2 * 3000 + 3 * compaction; /* 3268 ms */
     const uint64_t config = 2 * 40000 + 520 * 70;                   /* 116.4 ms */
-    const uint64_t ahead = 2000000 + compaction;                    /* 2508 ms */
+    const uint64_t ahead = 2000000 + compaction;                    /* 2520 ms */
     const uint64_t q = 1 + FB_QUEUE_DEPTH;
     assert_int_equal(fb_timeout_us(FB_CMD_WRITE_DATA, 0), (ahead + write_data * q) * 3 / 2);
-    assert_int_equal(fb_timeout_us(FB_CMD_WRITE_DATA, 0), 18237000);
+    assert_int_equal(fb_timeout_us(FB_CMD_WRITE_DATA, 0), 28290000);
     assert_int_equal(fb_timeout_us(FB_CMD_CLEAR_FLASH, 0), (ahead + compaction * q) * 3 / 2);
     assert_int_equal(fb_timeout_us(FB_CMD_SET_FILENAME, 0), (ahead + compaction * q) * 3 / 2);
     assert_int_equal(fb_timeout_us(FB_CMD_WRITE_CONFIG, 0), (ahead + config * q) * 3 / 2);

@@ -28,7 +28,7 @@
 
 /* Forget everything (boot); the file reads as empty until df_mount() succeeds. */
 void df_reset(void);
-/* Read the metadata log (device idle). 0, or a flash error. Reads 4 KiB + 32 bytes
+/* Read the metadata log (device idle). 0, or a flash error. Reads 4 KiB + 48 bytes
  * whatever the file size. */
 int df_mount(void);
 

@@ -117,11 +117,17 @@ int fb_status(fb_client_t *c, uint8_t *status)
     return FB_HOST_OK;
 }
 
+static int read_errors(fb_client_t *c, uint8_t *bits)
+{
+    return fbi_reg_read(c, c->regs == FB_REGS_EXT ? FB_CMD_ERRORS : FB_CMD_ERROR, bits, 1);
+}
+
 int fb_error(fb_client_t *c, uint8_t *bits)
 {
     if (!c || !bits)
         return FB_HOST_EINVAL;
-    return fbi_reg_read(c, c->regs == FB_REGS_EXT ? FB_CMD_ERRORS : FB_CMD_ERROR, bits, 1);
+    int rc = fbi_log_sync(c); /* the log's failures are the log's to report */
+    return rc ? rc : read_errors(c, bits);
 }
 
 int fb_file_size(fb_client_t *c, uint32_t *size)
@@ -146,7 +152,7 @@ int fb_file_size(fb_client_t *c, uint32_t *size)
 int fbi_collect_error(fb_client_t *c)
 {
     uint8_t bits = 0;
-    int rc = fb_error(c, &bits);
+    int rc = read_errors(c, &bits);
     if (rc)
         return rc;
     if (!bits)
@@ -185,16 +191,22 @@ int fbi_wait_idle_status(fb_client_t *c, uint64_t timeout_us, uint8_t *last)
 
 int fb_wait_idle(fb_client_t *c, uint64_t timeout_us)
 {
-    return fbi_wait_idle_status(c, timeout_us, NULL);
+    if (!c || !c->t)
+        return FB_HOST_EINVAL;
+    int rc = fbi_log_sync(c);
+    return rc ? rc : fbi_wait_idle_status(c, timeout_us, NULL);
 }
 
 /* A single command frame, then wait for the queue to drain. */
 static int command(fb_client_t *c, const uint8_t *frame, size_t len)
 {
-    int rc = send_frame(c, frame, len);
+    int rc = fbi_log_sync(c);
     if (rc)
         return rc;
-    return fb_wait_idle(c, fb_timeout_us(frame[0], 0));
+    rc = send_frame(c, frame, len);
+    if (rc)
+        return rc;
+    return fbi_wait_idle_status(c, fb_timeout_us(frame[0], 0), NULL);
 }
 
 /* READ_SECTOR / READ_CONFIG: send the request, wait for it to run, then take the
@@ -267,7 +279,7 @@ static int stream_frames(fb_client_t *c, uint8_t cmd, size_t total, frame_builde
         since = fbi_now_us(c);
         fbi_progress(c, done, total);
     }
-    return fb_wait_idle(c, budget);
+    return fbi_wait_idle_status(c, budget, NULL);
 }
 
 struct append_ctx {
@@ -286,6 +298,20 @@ static size_t build_write_data(const void *vctx, size_t pos, uint8_t frame[FB_FR
     return n;
 }
 
+/* CAPS version 1 framed APPEND_CRC without its length (trailing bytes passed the
+ * check): such a target gets v1 frames. */
+bool fbi_use_append_crc(const fb_client_t *c)
+{
+    return c->proto == FB_PROTO_EXT && (c->caps.features & FB_FEAT_APPEND_CRC) &&
+           c->caps.version >= FB_EXT_VERSION;
+}
+
+int fbi_v1_append(fb_client_t *c, const uint8_t *buf, size_t len)
+{
+    struct append_ctx a = {buf, len};
+    return stream_frames(c, FB_CMD_WRITE_DATA, len, build_write_data, &a);
+}
+
 int fb_file_append(fb_client_t *c, const uint8_t *buf, size_t len)
 {
     if (!c || !c->t || (!buf && len))
@@ -293,16 +319,14 @@ int fb_file_append(fb_client_t *c, const uint8_t *buf, size_t len)
     if (len == 0)
         return FB_HOST_OK;
     fb_proto_t proto;
-    int rc = fb_protocol(c, &proto);
+    int rc = fbi_log_sync(c);
+    if (!rc)
+        rc = fb_protocol(c, &proto);
     if (rc)
         return rc;
-    /* CAPS version 1 framed APPEND_CRC without its length (trailing bytes passed the
-     * check): such a target gets v1 frames. */
-    if (proto == FB_PROTO_EXT && (c->caps.features & FB_FEAT_APPEND_CRC) &&
-        c->caps.version >= FB_EXT_VERSION)
+    if (fbi_use_append_crc(c))
         return fbi_ext_append(c, buf, len);
-    struct append_ctx a = {buf, len};
-    return stream_frames(c, FB_CMD_WRITE_DATA, len, build_write_data, &a);
+    return fbi_v1_append(c, buf, len);
 }
 
 struct config_ctx {
@@ -331,6 +355,9 @@ int fb_config_write(fb_client_t *c, uint16_t offset, const uint8_t *buf, size_t 
         return FB_HOST_EINVAL;
     if (len == 0)
         return FB_HOST_OK;
+    int rc = fbi_log_sync(c);
+    if (rc)
+        return rc;
     struct config_ctx cc = {offset, buf, len};
     return stream_frames(c, FB_CMD_WRITE_CONFIG, len, build_write_config, &cc);
 }
@@ -339,12 +366,15 @@ int fb_config_read(fb_client_t *c, uint16_t offset, uint8_t *buf, size_t len)
 {
     if (!c || !c->t || (!buf && len) || (size_t)offset + len > FB_CONFIG_SIZE)
         return FB_HOST_EINVAL;
+    int rc = fbi_log_sync(c);
+    if (rc)
+        return rc;
     /* The target answers 256 bytes from any offset, so the pieces start exactly where
      * we need them and only the last one is cut. */
     size_t done = 0;
     while (done < len) {
         uint8_t piece[FB_RESPONSE_LEN];
-        int rc = prepared_read(c, FB_CMD_READ_CONFIG, (uint16_t)(offset + done), piece);
+        rc = prepared_read(c, FB_CMD_READ_CONFIG, (uint16_t)(offset + done), piece);
         if (rc)
             return rc;
         size_t n = len - done < FB_RESPONSE_LEN ? len - done : FB_RESPONSE_LEN;
@@ -362,7 +392,7 @@ int fb_config_clear(fb_client_t *c)
 
 int fb_file_set_name(fb_client_t *c, const char name11[11])
 {
-    if (!name11)
+    if (!c || !name11)
         return FB_HOST_EINVAL;
     uint8_t frame[1 + FB_FILENAME_LEN];
     frame[0] = FB_CMD_SET_FILENAME;
@@ -385,9 +415,10 @@ int fb_file_clear(fb_client_t *c)
 
 int fb_file_read_sector(fb_client_t *c, uint16_t index, uint8_t out[256])
 {
-    if (!out || index > FB_SECTOR_INDEX_MAX)
+    if (!c || !out || index > FB_SECTOR_INDEX_MAX)
         return FB_HOST_EINVAL;
-    return prepared_read(c, FB_CMD_READ_SECTOR, index, out);
+    int rc = fbi_log_sync(c);
+    return rc ? rc : prepared_read(c, FB_CMD_READ_SECTOR, index, out);
 }
 
 int fb_file_read(fb_client_t *c, uint32_t offset, uint8_t *buf, size_t len)
@@ -400,7 +431,9 @@ int fb_file_read(fb_client_t *c, uint32_t offset, uint8_t *buf, size_t len)
     if ((end - 1) / FB_SECTOR_SIZE > FB_SECTOR_INDEX_MAX)
         return FB_HOST_EINVAL;
     fb_proto_t proto;
-    int rc = fb_protocol(c, &proto);
+    int rc = fbi_log_sync(c);
+    if (!rc)
+        rc = fb_protocol(c, &proto);
     if (rc)
         return rc;
     /* The extension serves the file's capacity; the last sectors v1 can name (the

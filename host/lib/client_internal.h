@@ -23,6 +23,24 @@ int fbi_wait_idle_status(fb_client_t *c, uint64_t timeout_us, uint8_t *last);
 
 /* Streaming-extension versions of fb_file_append / fb_file_read (arguments checked). */
 int fbi_ext_append(fb_client_t *c, const uint8_t *buf, size_t len);
+/* The APPEND_CRC stream behind fbi_ext_append and the log (client_stream.c).
+ * start: reads STREAM_STATE (numbers from the target's last accepted frame + 1).
+ * put: one frame of n (1..payload) bytes, copied; returns once it is sent, after the
+ *   status reads, waits and go-back-N repairs that needs (a register read only when
+ *   the credits of the last one are used up).
+ * finish: everything sent, the target idle, STREAM_STATE checked against what was
+ *   sent (repairing refusals); EPROTO with a->missing when the target lacks bytes. */
+int fbi_append_start(fb_appender_t *a, fb_client_t *c);
+int fbi_append_put(fb_appender_t *a, const uint8_t *data, size_t n);
+int fbi_append_finish(fb_appender_t *a);
+/* The target takes APPEND_CRC frames with their length (CAPS version >= 2): after
+ * fb_protocol(). */
+bool fbi_use_append_crc(const fb_client_t *c);
+/* v1 appends: 30-byte WRITE_DATA frames on STATUS credits, then idle and ERROR. */
+int fbi_v1_append(fb_client_t *c, const uint8_t *buf, size_t len);
+/* Flush the log open on c (if any, and not inside a log call), then mark it to read
+ * STREAM_STATE again before its next frame: the caller is about to use the target. */
+int fbi_log_sync(fb_client_t *c);
 int fbi_ext_read(fb_client_t *c, uint32_t offset, uint8_t *buf, size_t len);
 
 #endif

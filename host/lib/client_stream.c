@@ -5,7 +5,9 @@
  * accepted sequence number + 1. One STATUS read gives the free queue slots; that many
  * frames go out back to back; then STATUS again. In steady state the bus carries frames
  * and one STATUS read per burst, and the target programs one page while the next frames
- * wait in its queue.
+ * wait in its queue. The frames sent and not yet known executed stay in a window (a
+ * STATUS read with ERROR clear that shows q frames queued proves every older one stored)
+ * for the repairs below; fb_file_append and the log (client_log.c) share this code.
  *   - A bus error on a frame: the same frame again (same number). If the target did get
  *     the first copy, it acknowledges the second without appending it.
  *   - A frame the target refused (bad CRC on the wire, or out of sequence because one
@@ -19,6 +21,7 @@
  * the stream again from that chunk's offset. A chunk read before it is prepared comes
  * back as 0xFF (not consumed): wait for STATUS READY and read it again.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "client_internal.h"
@@ -29,10 +32,6 @@
  * bad to make progress and the caller hears about it. */
 #define RESYNC_MAX 16u
 #define RESTART_MAX 16u
-/* Frames that may be on their way when the target refuses one: the queue, one being
- * sent, retries. A larger gap between what we sent and what it accepted means the
- * target lost its state (rebooted) rather than our frames. */
-#define IN_FLIGHT_MAX 32u
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -175,26 +174,80 @@ static int send_retrying(fb_client_t *c, const uint8_t *frame, size_t len)
     }
 }
 
-struct append {
-    const uint8_t *buf;
-    size_t len;
-    size_t p;        /* payload per frame */
-    size_t nframes;
-    uint8_t seq0;    /* sequence number of frame 0 */
-    uint32_t size0;  /* file size before the first frame */
-    uint64_t budget; /* longest the target may take to free a slot */
-};
+/*
+ * The APPEND_CRC stream, shared by fb_file_append (one call) and fb_log (many): a window
+ * of the frames sent and not yet known executed, in order, oldest first; window[0..nsent)
+ * are on their way, window[nsent..count) wait for credits (after a go-back-N, or when
+ * added without credits). Frame i of the window carries seq - count + i.
+ */
+_Static_assert(FB_LOG_FRAME == FB_EXT_PAYLOAD_MAX, "a window slot holds a whole frame");
+#define REFUSED 1 /* internal: the target refused a frame, go back */
+/* Queue slots the window can account for: one less than it holds, so a status read with
+ * ERROR clear always lets a frame leave a full window. */
+#define DEPTH_MAX (FB_LOG_WINDOW - 1u)
 
-static size_t bytes_of_frames(const struct append *a, size_t frames)
+static unsigned win_slot(const fb_appender_t *a, unsigned i)
 {
-    size_t b = frames * a->p;
-    return b < a->len ? b : a->len;
+    return (a->head + i) % FB_LOG_WINDOW;
 }
 
-/* The target refused a frame: let its queue drain, then restart after the last frame it
- * accepted. *sent becomes the number of frames it holds. */
-static int resync(fb_client_t *c, const struct append *a, size_t *sent)
+static uint32_t win_bytes(const fb_appender_t *a, unsigned from, unsigned to)
 {
+    uint32_t b = 0;
+    for (unsigned i = from; i < to; i++)
+        b += a->win[win_slot(a, i)].len;
+    return b;
+}
+
+/* The k oldest frames are stored. */
+static void win_drop(fb_appender_t *a, unsigned k)
+{
+    a->head = win_slot(a, k);
+    a->count -= k;
+    a->nsent -= k;
+    if (k)
+        a->resyncs = 0; /* progress */
+}
+
+int fbi_append_start(fb_appender_t *a, fb_client_t *c)
+{
+    memset(a, 0, offsetof(fb_appender_t, win));
+    a->c = c;
+    a->payload = payload(c);
+    a->budget = fb_timeout_us(FB_CMD_APPEND_CRC, 0);
+    uint8_t last;
+    int rc = fb_stream_state(c, &last, NULL, &a->size);
+    if (rc)
+        return rc;
+    a->seq = (uint8_t)(last + 1u);
+    a->since = fbi_now_us(c);
+    return FB_HOST_OK;
+}
+
+/* Window frame i on the bus. Protocol 2.0 frame: the data length (n - 1) is covered by
+ * the CRC, so a frame that gains or loses bytes on the bus is refused, not stored. */
+static int send_window_frame(fb_appender_t *a, unsigned i)
+{
+    const unsigned s = win_slot(a, i);
+    const size_t n = a->win[s].len;
+    uint8_t frame[FB_EXT_FRAME_MAX];
+    frame[0] = FB_CMD_APPEND_CRC;
+    frame[1] = (uint8_t)(a->seq - a->count + i);
+    frame[2] = (uint8_t)(n - 1u);
+    memcpy(&frame[3], a->win[s].data, n);
+    put_crc(frame, 3 + n);
+    return send_retrying(a->c, frame, n + FB_APPEND_CRC_OVERHEAD);
+}
+
+/* The target refused a frame: let its queue drain, then go on after the last frame it
+ * accepted. The file size must be what the frames it holds add up to, or something
+ * else wrote to the file (or the target lost its state): EPROTO, with the bytes it
+ * lacks in missing. */
+static int resync(fb_appender_t *a)
+{
+    fb_client_t *c = a->c;
+    if (++a->resyncs > RESYNC_MAX)
+        return FB_HOST_EDEVICE; /* last_error says what kept failing */
     int rc = fbi_wait_idle_status(c, a->budget * 2u, NULL);
     if (rc && !(rc == FB_HOST_EDEVICE && recoverable(c->last_error)))
         return rc;
@@ -203,98 +256,146 @@ static int resync(fb_client_t *c, const struct append *a, size_t *sent)
     rc = fb_stream_state(c, &last, NULL, &size);
     if (rc)
         return rc;
-    uint8_t back = (uint8_t)(a->seq0 + *sent - 1u - last);
-    if (back > *sent || back > IN_FLIGHT_MAX)
+    /* Frames of the window the target holds (frame 0 carries seq - count). */
+    unsigned held = (uint8_t)(last - (uint8_t)(a->seq - a->count) + 1u);
+    uint32_t base = a->size - win_bytes(a, 0, a->count);
+    if (held > a->nsent || size != base + win_bytes(a, 0, held)) {
+        a->missing = size < a->size ? a->size - size : 0;
         return FB_HOST_EPROTO;
-    *sent -= back;
-    if (size != a->size0 + bytes_of_frames(a, *sent))
-        return FB_HOST_EPROTO; /* the file changed under us */
+    }
+    win_drop(a, held); /* frames stored: progress, the refusal count starts again */
+    a->nsent = 0; /* the rest goes again */
+    a->credits = 0;
+    a->since = fbi_now_us(c);
     c->stats.resyncs++;
     return FB_HOST_OK;
 }
 
-int fbi_ext_append(fb_client_t *c, const uint8_t *buf, size_t len)
+/* One status read: the frames it shows executed leave the window, its free slots
+ * become credits. REFUSED when it shows a refusal to repair. */
+static int read_credits(fb_appender_t *a)
 {
-    struct append a = {buf, len, payload(c), 0, 0, 0, fb_timeout_us(FB_CMD_APPEND_CRC, 0)};
-    a.nframes = (len + a.p - 1) / a.p;
-    uint8_t last;
-    int rc = fb_stream_state(c, &last, NULL, &a.size0);
+    fb_client_t *c = a->c;
+    uint8_t st;
+    int rc = fb_status(c, &st);
     if (rc)
         return rc;
-    a.seq0 = (uint8_t)(last + 1u);
-    size_t sent = 0;
-    unsigned credits = 0, resyncs = 0;
-    uint64_t since = fbi_now_us(c);
-    uint8_t frame[FB_EXT_FRAME_MAX];
-    for (;;) {
-        bool refused = false;
-        if (sent == a.nframes) {
-            /* All out: wait for the target to store them, then check it holds them all. */
-            rc = fbi_wait_idle_status(c, a.budget * 2u, NULL);
-            if (rc == FB_HOST_OK) {
-                uint32_t size;
-                rc = fb_stream_state(c, &last, NULL, &size);
-                if (rc)
-                    return rc;
-                if (last == (uint8_t)(a.seq0 + a.nframes - 1u) && size == a.size0 + len)
-                    return FB_HOST_OK;
-                refused = true;
-            } else if (rc == FB_HOST_EDEVICE && recoverable(c->last_error)) {
-                refused = true;
-            } else {
-                return rc;
-            }
-        } else if (credits == 0) {
-            uint8_t st;
-            rc = fb_status(c, &st);
+    if (st & FB_STATUS_ERROR) {
+        rc = fbi_collect_error(c);
+        if (rc == FB_HOST_EDEVICE && recoverable(c->last_error))
+            return REFUSED;
+        if (rc)
+            return rc; /* file full, flash failure: nothing to retry */
+    }
+    unsigned depth = c->caps.queue_depth < DEPTH_MAX ? c->caps.queue_depth : DEPTH_MAX;
+    unsigned free = st & FB_STATUS_QUEUE_MASK;
+    unsigned queued = free < depth ? depth - free : 0;
+    /* With ERROR clear, every frame older than the last `queued` ones we sent has run
+     * and was accepted (a duplicate after a lost acknowledgement only keeps more). */
+    if (a->nsent > queued)
+        win_drop(a, a->nsent - queued);
+    a->credits = free;
+    if (free)
+        a->since = fbi_now_us(c);
+    return FB_HOST_OK;
+}
+
+/* Status read, repair or wait, once: called when the window needs credits or room. */
+static int step(fb_appender_t *a)
+{
+    int rc = read_credits(a);
+    if (rc == REFUSED)
+        return resync(a);
+    if (rc)
+        return rc;
+    if (a->credits == 0 || a->count == FB_LOG_WINDOW) {
+        if (fbi_elapsed_us(a->c, a->since) >= a->budget)
+            return FB_HOST_ETIMEOUT;
+        return a->c->t->ops->sleep_us(a->c->t, a->c->poll_us);
+    }
+    return FB_HOST_OK;
+}
+
+/* Send every frame of the window not sent yet, as credits allow. */
+static int pump(fb_appender_t *a)
+{
+    while (a->nsent < a->count) {
+        if (a->credits == 0) {
+            int rc = step(a);
             if (rc)
                 return rc;
-            if (st & FB_STATUS_ERROR) {
-                rc = fbi_collect_error(c);
-                if (rc == FB_HOST_EDEVICE && recoverable(c->last_error))
-                    refused = true;
-                else if (rc)
-                    return rc; /* file full, flash failure: nothing to retry */
-            }
-            if (!refused) {
-                credits = st & FB_STATUS_QUEUE_MASK;
-                if (credits == 0) {
-                    if (fbi_elapsed_us(c, since) >= a.budget)
-                        return FB_HOST_ETIMEOUT;
-                    rc = c->t->ops->sleep_us(c->t, c->poll_us);
-                    if (rc)
-                        return rc;
-                    continue;
-                }
-                since = fbi_now_us(c);
-            }
-        }
-        if (refused) {
-            if (++resyncs > RESYNC_MAX)
-                return FB_HOST_EDEVICE; /* last_error says what kept failing */
-            rc = resync(c, &a, &sent);
-            if (rc)
-                return rc;
-            credits = 0;
             continue;
         }
-        size_t at = sent * a.p;
-        size_t n = len - at < a.p ? len - at : a.p;
-        /* Protocol 2.0 frame: the data length (n - 1) is covered by the CRC, so a frame
-         * that gains or loses bytes on the bus is refused instead of stored. */
-        frame[0] = FB_CMD_APPEND_CRC;
-        frame[1] = (uint8_t)(a.seq0 + sent);
-        frame[2] = (uint8_t)(n - 1u);
-        memcpy(&frame[3], buf + at, n);
-        put_crc(frame, 3 + n);
-        rc = send_retrying(c, frame, n + FB_APPEND_CRC_OVERHEAD);
+        int rc = send_window_frame(a, a->nsent);
         if (rc)
             return rc;
-        sent++;
-        credits--;
-        if (credits == 0 || sent == a.nframes)
-            fbi_progress(c, bytes_of_frames(&a, sent), len);
+        a->nsent++;
+        a->credits--;
     }
+    return FB_HOST_OK;
+}
+
+int fbi_append_put(fb_appender_t *a, const uint8_t *data, size_t n)
+{
+    if (n == 0 || n > a->payload)
+        return FB_HOST_EINVAL;
+    while (a->count == FB_LOG_WINDOW) {
+        int rc = a->nsent < a->count ? pump(a) : step(a);
+        if (rc)
+            return rc;
+    }
+    unsigned s = win_slot(a, a->count);
+    memcpy(a->win[s].data, data, n);
+    a->win[s].len = (uint16_t)n;
+    a->count++;
+    a->seq++;
+    a->size += (uint32_t)n;
+    return pump(a);
+}
+
+int fbi_append_finish(fb_appender_t *a)
+{
+    fb_client_t *c = a->c;
+    for (;;) {
+        int rc = pump(a);
+        if (rc)
+            return rc;
+        /* All out: wait for the target to store them, then check it holds them all. */
+        uint8_t st = 0;
+        rc = fbi_wait_idle_status(c, a->budget * 2u, &st);
+        if (rc == FB_HOST_OK) {
+            uint8_t last;
+            uint32_t size;
+            rc = fb_stream_state(c, &last, NULL, &size);
+            if (rc)
+                return rc;
+            if (last == (uint8_t)(a->seq - 1u) && size == a->size) {
+                win_drop(a, a->count);
+                a->credits = st & FB_STATUS_QUEUE_MASK; /* idle: every slot */
+                a->since = fbi_now_us(c);
+                return FB_HOST_OK;
+            }
+        } else if (!(rc == FB_HOST_EDEVICE && recoverable(c->last_error))) {
+            return rc;
+        }
+        rc = resync(a);
+        if (rc)
+            return rc;
+    }
+}
+
+int fbi_ext_append(fb_client_t *c, const uint8_t *buf, size_t len)
+{
+    fb_appender_t a;
+    int rc = fbi_append_start(&a, c);
+    for (size_t at = 0; rc == FB_HOST_OK && at < len;) {
+        size_t n = len - at < a.payload ? len - at : a.payload;
+        rc = fbi_append_put(&a, buf + at, n);
+        at += n;
+        if (a.credits == 0 || at == len)
+            fbi_progress(c, at, len);
+    }
+    return rc ? rc : fbi_append_finish(&a);
 }
 
 /* Poll STATUS until the first chunk of a stream is ready (or an error shows). */

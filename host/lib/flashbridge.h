@@ -33,6 +33,7 @@ enum {
     FB_HOST_EINVAL = -5,   /* bad argument from the caller */
     FB_HOST_EPROTO = -6,   /* unexpected answer (wrong WHO_AM_I, bad size) */
     FB_HOST_ENOTSUP = -7,  /* the target does not offer this (no streaming extension) */
+    FB_HOST_ELOST = -8,    /* a log's bytes are not all on the target (fb_log_t.missing) */
 };
 
 typedef enum {
@@ -59,6 +60,8 @@ typedef struct fb_stream_stats {
 
 enum { FB_REGS_UNKNOWN, FB_REGS_V1, FB_REGS_EXT };
 
+struct fb_log;
+
 typedef struct fb_client {
     fb_transport_t *t;
     uint8_t addr;          /* 7-bit address, FB_I2C_ADDR by default */
@@ -76,6 +79,7 @@ typedef struct fb_client {
     uint8_t regs;
     unsigned retries;      /* bus errors tolerated per frame or chunk (default 3) */
     fb_stream_stats_t stats;
+    struct fb_log *log;    /* the log open on this client (fb_log_open), or NULL */
 } fb_client_t;
 
 /* Bind a client to a transport (not owned). Does not talk to the target. */
@@ -123,11 +127,12 @@ int fb_config_clear(fb_client_t *c);
 /* Data file. name11: 8.3, space padded, 11 bytes. */
 int fb_file_set_name(fb_client_t *c, const char name11[11]);
 int fb_file_get_name(fb_client_t *c, char name11[11]);
-/* Append len bytes. With the extension: 256-byte APPEND_CRC frames sent on the STATUS
- * free-slot credits; a frame hit by a bus error is sent again under the same sequence
- * number (the target appends it once), and frames the target refused (bad CRC on the
- * wire, out of sequence after a lost frame) are sent again from the first one it did
- * not accept. Returns once the target has stored everything. */
+/* Append len bytes (an open log on c is flushed first). With the extension: 256-byte
+ * APPEND_CRC frames sent on the STATUS free-slot credits; a frame hit by a bus error is
+ * sent again under the same sequence number (the target appends it once), and frames
+ * the target refused (bad CRC on the wire, out of sequence after a lost frame) are sent
+ * again from the first one it did not accept. Returns once the target has stored
+ * everything. */
 int fb_file_append(fb_client_t *c, const uint8_t *buf, size_t len);
 /* Read len bytes at offset (exact bytes, 0xFF included; the caller bounds by size).
  * With the extension: one STREAM_READ, then one plain read per 256-byte chunk, each
@@ -147,5 +152,114 @@ uint16_t fb_crc16(uint16_t crc, const void *data, size_t n);
 
 /* Worst-case time the target may stay busy for a command, from the datasheet maxima. */
 uint64_t fb_timeout_us(uint8_t cmd, uint32_t file_size);
+
+/*
+ * Line-by-line logging: many small writes coalesced into full APPEND_CRC frames.
+ *
+ * A 30-byte line in a frame of its own would spend 1 address byte and 5 frame bytes on
+ * 30 data bytes (83 % of the bus at best), and a register round trip per call would
+ * halve that. So fb_log_write() copies bytes into a 256-byte frame buffer and sends a
+ * frame only when it is full, on the delay rule below, or on fb_log_flush(); frames go
+ * out on the queue credits of one EXT_STATUS read (f free slots: f frames back to back,
+ * no register read between them), and sequence numbers come from the log's own count
+ * (STREAM_STATE is read at open, at flush, and to resynchronise after a refusal).
+ *
+ * Durability contract:
+ *   - fb_log_write() returns once its bytes are in the log's buffer or sent to the
+ *     target's command queue. It does not wait for flash.
+ *   - fb_log_flush() returns FB_HOST_OK once every byte written before it is on flash:
+ *     it sends the partial frame, waits until the target is idle, reads STREAM_STATE
+ *     and checks that the last sequence number and the file size are what the log sent.
+ *     If bytes are missing it returns FB_HOST_ELOST with their count in log->missing.
+ *     fb_log_close() = fb_log_flush() + release.
+ *   - A host reset (or a program that ends without flush/close) loses only the bytes
+ *     still in the log's buffer: fewer than 256, none older than delay_ms at the time
+ *     of the last fb_log_write(). Frames already sent are programmed by the target on
+ *     its own.
+ *   - A power cut of the target loses at most the frames queued but not yet programmed
+ *     (up to the queue depth, 4 frames, 1 KiB), never a byte whose flush returned.
+ *
+ * Delay rule (delay_ms, default 1000): a partial frame is sent by the first
+ * fb_log_write() made at least delay_ms after its first byte was buffered; there is no
+ * timer. 0: every write sends what it has (no coalescing across calls, still
+ * pipelined).
+ *
+ * Repairs: frames sent but not yet known executed (at most the queue depth) are kept.
+ * A bus error on a frame sends it again under the same sequence number; a frame the
+ * target refused (STREAM: bad CRC or out of sequence; QUEUE_FULL) makes the log wait
+ * for the queue to drain, read STREAM_STATE and send again from the first frame it did
+ * not accept (the fb_file_append code). A frame is known executed once an EXT_STATUS
+ * read with ERROR clear shows fewer frames queued than were sent after it.
+ *
+ * Errors stick: after a failed call every later write or flush returns the same error
+ * (fb_file_size()/fb_stream_state() tell what the target holds) and fb_log_close()
+ * releases the client.
+ *
+ * Order with the client's other calls: while a log is open, every fb_file_* and
+ * fb_config_* command, fb_wait_idle() and fb_error() on its client flush the log first
+ * (and fail with the flush's error, doing nothing, if the flush fails), so bytes are
+ * stored in call order and the log's errors are not read by someone else. Register
+ * reads (fb_status, fb_file_size, fb_stream_state...) do not flush: fb_file_size() may
+ * lag behind the log until its flush. One log per client (a second open: EINVAL).
+ *
+ * Targets without the streaming extension (v1, or CAPS version < 2): the log sends its
+ * buffer as 30-byte WRITE_DATA frames and waits for the target after each send (v1
+ * BUSY wait, then ERROR): correct, not fast; there fb_log_write() returns with the
+ * bytes it sent already on flash, and flush checks ERROR but cannot read STREAM_STATE.
+ */
+#define FB_LOG_DELAY_MS_DEFAULT 1000u
+#define FB_LOG_FRAME 256u  /* data bytes per frame (FB_EXT_PAYLOAD_MAX) */
+#define FB_LOG_WINDOW 8u   /* frames kept for a resend: more than any queue (0..7 slots) */
+
+/* An APPEND_CRC stream in progress (shared by fb_file_append and fb_log). Private to
+ * the library: do not touch. */
+typedef struct fb_appender {
+    fb_client_t *c;
+    size_t payload;     /* data bytes per frame */
+    uint32_t size;      /* file size once every frame of the window is stored */
+    uint32_t missing;   /* after EPROTO: bytes sent that the target does not hold */
+    uint8_t seq;        /* sequence number of the next new frame */
+    bool stale;         /* someone else wrote: read STREAM_STATE before the next frame */
+    unsigned credits;   /* frames that may still go before the next status read */
+    unsigned head, count, nsent; /* window ring: oldest, frames held, frames sent */
+    unsigned resyncs;   /* go-back-N without progress */
+    uint64_t since;     /* last status read that gave room */
+    uint64_t budget;    /* longest the target may take to free a slot */
+    struct {
+        uint16_t len;
+        uint8_t data[FB_LOG_FRAME];
+    } win[FB_LOG_WINDOW];
+} fb_appender_t;
+
+typedef struct fb_log_opts {
+    uint32_t delay_ms; /* see the delay rule; FB_LOG_DELAY_MS_DEFAULT with NULL opts */
+} fb_log_opts_t;
+
+typedef struct fb_log {
+    fb_client_t *c;     /* NULL once closed */
+    uint32_t delay_ms;
+    bool ext;           /* APPEND_CRC frames; false: v1 WRITE_DATA frames */
+    bool dirty;         /* bytes written since the last successful flush */
+    bool busy;          /* inside a log call (the client's flush-first hook stays out) */
+    int err;            /* the sticky error, or FB_HOST_OK */
+    uint32_t missing;   /* with FB_HOST_ELOST: bytes written that the target lacks */
+    uint64_t written;   /* bytes accepted by fb_log_write() since open */
+    size_t n;           /* bytes in buf */
+    uint64_t first_us;  /* when buf's first byte was buffered (transport clock) */
+    uint8_t buf[FB_LOG_FRAME];
+    fb_appender_t a;
+} fb_log_t;
+
+/* Open a log on c (opts NULL: defaults). Asks the protocol once (CAPS) and reads
+ * STREAM_STATE. c must stay valid until fb_log_close(). */
+int fb_log_open(fb_log_t *log, fb_client_t *c, const fb_log_opts_t *opts);
+/* Append len bytes (see the durability contract). */
+int fb_log_write(fb_log_t *log, const void *buf, size_t len);
+/* Append the text and a "\n" unless it already ends with one ("" writes "\n"). */
+int fb_log_write_line(fb_log_t *log, const char *text);
+/* Everything written so far on flash, checked (FB_HOST_ELOST: log->missing bytes lack). */
+int fb_log_flush(fb_log_t *log);
+/* fb_log_flush() and release the client (even when the flush fails). */
+int fb_log_close(fb_log_t *log);
 
 #endif

@@ -27,6 +27,8 @@ const char *fb_strerror(int err)
         return "unexpected answer from the target";
     case FB_HOST_ENOTSUP:
         return "the target does not support this (no streaming extension)";
+    case FB_HOST_ELOST:
+        return "bytes written to the log are missing on the target";
     default:
         return "unknown error";
     }

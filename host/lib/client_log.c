@@ -11,6 +11,7 @@
 
 #include "client_internal.h"
 #include "flashbridge.h"
+#include "flashbridge/protocol.h"
 
 static int check(const fb_log_t *log)
 {
@@ -69,6 +70,16 @@ int fb_log_open(fb_log_t *log, fb_client_t *c, const fb_log_opts_t *opts)
         rc = fbi_append_start(&log->a, c);
         if (rc)
             return rc;
+        log->frame = log->a.payload;
+        /* Settle where the status lives (EXT_STATUS or STATUS) now, so that the writes
+         * pay exactly one register read per burst of credits. */
+        uint8_t st;
+        rc = fb_status(c, &st);
+        if (rc)
+            return rc;
+    } else {
+        /* Whole 30-byte WRITE_DATA frames. */
+        log->frame = FB_LOG_FRAME / FB_WRITE_DATA_MAX * FB_WRITE_DATA_MAX;
     }
     log->c = c;
     c->log = log;
@@ -81,7 +92,7 @@ static int put(fb_log_t *log, const uint8_t *p, size_t len, uint64_t now)
     while (len > 0) {
         if (log->n == 0)
             log->first_us = now;
-        size_t k = sizeof log->buf - log->n;
+        size_t k = log->frame - log->n;
         if (k > len)
             k = len;
         memcpy(log->buf + log->n, p, k);
@@ -90,7 +101,7 @@ static int put(fb_log_t *log, const uint8_t *p, size_t len, uint64_t now)
         log->dirty = true;
         p += k;
         len -= k;
-        if (log->n == sizeof log->buf) {
+        if (log->n == log->frame) {
             int rc = send_buf(log);
             if (rc)
                 return rc;

@@ -244,6 +244,7 @@ typedef struct fb_log {
     int err;            /* the sticky error, or FB_HOST_OK */
     uint32_t missing;   /* with FB_HOST_ELOST: bytes written that the target lacks */
     uint64_t written;   /* bytes accepted by fb_log_write() since open */
+    size_t frame;       /* bytes per send: 256 (APPEND_CRC), 240 (8 WRITE_DATA frames) */
     size_t n;           /* bytes in buf */
     uint64_t first_us;  /* when buf's first byte was buffered (transport clock) */
     uint8_t buf[FB_LOG_FRAME];

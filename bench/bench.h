@@ -7,7 +7,9 @@
  * `--socket PATH --bus-khz N` (flashbridge-sim today; flashbridge-emu, the real
  * firmware on an emulated Cortex-M3, is meant to join with `--server emu=PATH`).
  * Clients are the behaviours compared: the v1 MicroPython driver's, and the host
- * library's with the streaming extension.
+ * library's with the streaming extension. Then the same amount written line by line
+ * (one call per line of 30, 55, 80 or 30..80 bytes), through fb_log and, to compare,
+ * one fb_file_append per line.
  */
 #ifndef FB_BENCH_H
 #define FB_BENCH_H
@@ -45,6 +47,7 @@ void server_stop(server_proc_t *p);
 typedef struct bench_ctx {
     fb_transport_t *t;
     fb_client_t c; /* the library client (ext) */
+    fb_log_t log;  /* the line-by-line writer's log */
 } bench_ctx_t;
 
 typedef struct bench_client {
@@ -60,5 +63,18 @@ typedef struct bench_client {
 
 extern const bench_client_t bench_client_v1;
 extern const bench_client_t bench_client_ext;
+
+/* Line-by-line writers: open (not timed), one call per line, finish (the final flush;
+ * timed), on a target with the streaming extension. */
+typedef struct bench_liner {
+    const char *name;
+    const char *what;
+    int (*open)(bench_ctx_t *x);
+    int (*line)(bench_ctx_t *x, const uint8_t *buf, size_t len);
+    int (*finish)(bench_ctx_t *x);
+} bench_liner_t;
+
+extern const bench_liner_t bench_liner_log;
+extern const bench_liner_t bench_liner_append;
 
 #endif

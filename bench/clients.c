@@ -211,3 +211,44 @@ const bench_client_t bench_client_ext = {
     .clear_config = ext_clear_config,
     .clear_flash = ext_clear_flash,
 };
+
+/* ---- line by line ---- */
+
+static int log_open(bench_ctx_t *x)
+{
+    int rc = ext_open(x);
+    return rc ? rc : fb_log_open(&x->log, &x->c, NULL);
+}
+
+static int log_line(bench_ctx_t *x, const uint8_t *buf, size_t len)
+{
+    return fb_log_write(&x->log, buf, len);
+}
+
+static int log_finish(bench_ctx_t *x)
+{
+    return fb_log_close(&x->log);
+}
+
+const bench_liner_t bench_liner_log = {
+    .name = "log",
+    .what = "fb_log_write per line (lines coalesced into 256-byte APPEND_CRC frames on queue "
+            "credits, default delay_ms), fb_log_close at the end",
+    .open = log_open,
+    .line = log_line,
+    .finish = log_finish,
+};
+
+static int append_finish(bench_ctx_t *x)
+{
+    (void)x; /* each fb_file_append returned with its bytes stored */
+    return FB_HOST_OK;
+}
+
+const bench_liner_t bench_liner_append = {
+    .name = "append",
+    .what = "fb_file_append per line (a frame per line, stored before it returns)",
+    .open = ext_open,
+    .line = ext_append,
+    .finish = append_finish,
+};

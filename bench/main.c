@@ -2,7 +2,8 @@
  * flashbridge-bench: see bench.h. Prints a table and writes the figures as JSON.
  *
  *   flashbridge-bench [--out FILE] [--server NAME=PATH]... [--size BYTES]
- *                     [--speeds 100,400] [--config-writes N]
+ *                     [--speeds 100,400] [--config-writes N] [--line-timings typ,max]
+ *                     [--no-lines]
  *
  * Every (server, bus speed, client) triple runs on a freshly started board with erased
  * flash: append a file of --size bytes (pseudo-random, 0xFF bytes included), read it
@@ -11,11 +12,17 @@
  * (whose sectors now hold old data and are erased as the appends reach them). All times
  * are the board's virtual time.
  *
+ * Line by line: the same --size bytes written as lines of 30, 55, 80 and a pseudo-random
+ * 30..80 bytes, one call per line, on a fresh board per (server, speed, flash timing,
+ * line size, writer): fb_log_write per line, and fb_file_append per line to compare.
+ * Timed from the first call to the end of the final flush; then read back and compared.
+ *
  * Bus capacity = payload bytes x 9 bits / bit rate: what the bus could carry if every
  * clock carried payload (hardware-facts.md, "I2C bus capacity").
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +33,9 @@
 #define MAX_SERVERS 4
 #define MAX_SPEEDS 4
 #define NCLIENTS 2
+#define NTIMINGS 2
+#define NKINDS 4
+#define NLINERS 2
 
 typedef struct result {
     double append_s, read_s;
@@ -38,6 +48,20 @@ typedef struct result {
 
 static const bench_client_t *const clients[NCLIENTS] = {&bench_client_v1, &bench_client_ext};
 
+typedef struct line_result {
+    double seconds, pct;
+    size_t lines;
+    fb_stream_stats_t stats;
+} line_result_t;
+
+static const bench_liner_t *const liners[NLINERS] = {&bench_liner_log, &bench_liner_append};
+static const char *const timing_names[NTIMINGS] = {"typ", "max"};
+/* Line sizes: min..max bytes (pseudo-random when they differ). */
+static const struct {
+    const char *name;
+    unsigned min, max;
+} kinds[NKINDS] = {{"30", 30, 30}, {"55", 55, 55}, {"80", 80, 80}, {"30..80", 30, 80}};
+
 static struct {
     bench_server_t servers[MAX_SERVERS];
     unsigned nservers;
@@ -46,6 +70,8 @@ static struct {
     size_t size;
     unsigned config_writes;
     const char *out;
+    bool lines;
+    bool timing[NTIMINGS]; /* flash timings of the line-by-line runs */
 } opt;
 
 static double now_s(bench_ctx_t *x)
@@ -174,6 +200,74 @@ out:
     return ret;
 }
 
+/* One line-by-line run on a fresh board. */
+static int run_lines(const bench_server_t *srv, unsigned khz, unsigned timing,
+                     const bench_liner_t *ln, unsigned kind, const uint8_t *data, uint8_t *back,
+                     line_result_t *r)
+{
+    static const char *const typ[] = {NULL};
+    static const char *const max[] = {"--timing", "max", NULL};
+    server_proc_t p;
+    if (server_start_args(srv, khz, timing ? max : typ, &p) != 0)
+        return -1;
+    int ret = -1;
+    bench_ctx_t *x = calloc(1, sizeof *x);
+    if (!x)
+        goto out;
+    x->t = fb_transport_sim_open(p.sock);
+    if (!x->t) {
+        perror("flashbridge-bench: connect");
+        goto out;
+    }
+    int rc = ln->open(x);
+    if (rc) {
+        fail("line open", rc);
+        goto out;
+    }
+    uint32_t lcg = 0x2545F491u;
+    size_t lines = 0;
+    double t0 = now_s(x);
+    for (size_t at = 0; at < opt.size; lines++) {
+        size_t n = kinds[kind].min;
+        if (kinds[kind].max > kinds[kind].min) {
+            lcg = lcg * 1103515245u + 12345u;
+            n += (lcg >> 16) % (kinds[kind].max - kinds[kind].min + 1);
+        }
+        if (n > opt.size - at)
+            n = opt.size - at;
+        if ((rc = ln->line(x, data + at, n))) {
+            fail("line write", rc);
+            goto out;
+        }
+        at += n;
+    }
+    if ((rc = ln->finish(x))) {
+        fail("line flush", rc);
+        goto out;
+    }
+    double t1 = now_s(x);
+    memset(back, 0, opt.size);
+    if ((rc = fb_file_read(&x->c, 0, back, opt.size))) {
+        fail("line read back", rc);
+        goto out;
+    }
+    if (memcmp(back, data, opt.size) != 0) {
+        fprintf(stderr, "flashbridge-bench: %s lines read back other bytes\n", ln->name);
+        goto out;
+    }
+    r->seconds = t1 - t0;
+    r->pct = pct_of_bus(opt.size, khz, r->seconds);
+    r->lines = lines;
+    r->stats = x->c.stats;
+    ret = 0;
+out:
+    if (x)
+        fb_transport_close(x->t);
+    free(x);
+    server_stop(&p);
+    return ret;
+}
+
 static void print_row(unsigned khz, const bench_client_t *cl, const result_t *r)
 {
     printf("%3u kHz  %-4s %8.0f B/s %5.1f %%  %8.0f B/s %5.1f %%  %7.1f / %7.1f ms  %8.1f ms  "
@@ -203,7 +297,38 @@ static void json_result(FILE *f, const result_t *r, const char *indent)
             r->stats.not_ready, indent);
 }
 
-static int write_json(const result_t res[MAX_SERVERS][MAX_SPEEDS][NCLIENTS])
+static void json_lines(FILE *f, const line_result_t lres[MAX_SPEEDS][NTIMINGS][NKINDS][NLINERS])
+{
+    for (unsigned k = 0; k < opt.nspeeds; k++) {
+        fprintf(f, "      \"%ukHz\": {\n", opt.speeds[k]);
+        bool first = true;
+        for (unsigned t = 0; t < NTIMINGS; t++) {
+            if (!opt.timing[t])
+                continue;
+            fprintf(f, "%s        \"%s\": {\n", first ? "" : ",\n", timing_names[t]);
+            first = false;
+            for (unsigned d = 0; d < NKINDS; d++) {
+                fprintf(f, "          \"%s\": {", kinds[d].name);
+                for (unsigned l = 0; l < NLINERS; l++) {
+                    const line_result_t *r = &lres[k][t][d][l];
+                    fprintf(f,
+                            "%s\"%s\": {\"lines\": %zu, \"seconds\": %.6f, \"bytes_per_s\": "
+                            "%.1f, \"percent_of_bus\": %.2f, \"bus_retries\": %u, "
+                            "\"resyncs\": %u}",
+                            l ? ", " : "", liners[l]->name, r->lines, r->seconds,
+                            (double)opt.size / r->seconds, r->pct, r->stats.bus_retries,
+                            r->stats.resyncs);
+                }
+                fprintf(f, "}%s\n", d + 1 < NKINDS ? "," : "");
+            }
+            fprintf(f, "        }");
+        }
+        fprintf(f, "\n      }%s\n", k + 1 < opt.nspeeds ? "," : "");
+    }
+}
+
+static int write_json(const result_t res[MAX_SERVERS][MAX_SPEEDS][NCLIENTS],
+                      const line_result_t lres[MAX_SERVERS][MAX_SPEEDS][NTIMINGS][NKINDS][NLINERS])
 {
     FILE *f = fopen(opt.out, "w");
     if (!f) {
@@ -234,14 +359,31 @@ static int write_json(const result_t res[MAX_SERVERS][MAX_SPEEDS][NCLIENTS])
         }
         fprintf(f, "    }%s\n", s + 1 < opt.nservers ? "," : "");
     }
-    fprintf(f, "  }\n}\n");
+    fprintf(f, "  }");
+    if (opt.lines) {
+        fprintf(f, ",\n  \"line_by_line\": {\n");
+        fprintf(f, "    \"what\": \"%zu bytes as lines of the given size, one call per line, "
+                   "timed from the first call to the end of the final flush\",\n",
+                opt.size);
+        fprintf(f, "    \"writers\": {\"%s\": \"%s\", \"%s\": \"%s\"},\n", liners[0]->name,
+                liners[0]->what, liners[1]->name, liners[1]->what);
+        fprintf(f, "    \"servers\": {\n");
+        for (unsigned s = 0; s < opt.nservers; s++) {
+            fprintf(f, "    \"%s\": {\n", opt.servers[s].name);
+            json_lines(f, lres[s]);
+            fprintf(f, "    }%s\n", s + 1 < opt.nservers ? "," : "");
+        }
+        fprintf(f, "    }\n  }");
+    }
+    fprintf(f, "\n}\n");
     return fclose(f) == 0 ? 0 : -1;
 }
 
 static int usage(void)
 {
     fprintf(stderr, "usage: flashbridge-bench [--out FILE] [--server NAME=PATH]... "
-                    "[--size BYTES] [--speeds 100,400] [--config-writes N]\n");
+                    "[--size BYTES] [--speeds 100,400] [--config-writes N] "
+                    "[--line-timings typ,max] [--no-lines]\n");
     return 2;
 }
 
@@ -257,6 +399,53 @@ static int parse_speeds(char *s)
     return opt.nspeeds ? 0 : -1;
 }
 
+static int parse_timings(char *s)
+{
+    opt.timing[0] = opt.timing[1] = false;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        if (strcmp(tok, "typ") == 0)
+            opt.timing[0] = true;
+        else if (strcmp(tok, "max") == 0)
+            opt.timing[1] = true;
+        else
+            return -1;
+    }
+    return opt.timing[0] || opt.timing[1] ? 0 : -1;
+}
+
+static void print_lines(const bench_server_t *srv,
+                        line_result_t lres[MAX_SPEEDS][NTIMINGS][NKINDS][NLINERS],
+                        const uint8_t *data, uint8_t *back, int *failed)
+{
+    printf("\nline by line: %zu bytes as lines, one call per line, final flush included, "
+           "on %s\n", opt.size, srv->name);
+    for (unsigned l = 0; l < NLINERS; l++)
+        printf("  %-6s %s\n", liners[l]->name, liners[l]->what);
+    printf("%-8s %-6s %-7s %-7s %-24s %s\n", "bus", "flash", "line", "calls",
+           "log (% of bus)", "append per line (% of bus)");
+    for (unsigned k = 0; k < opt.nspeeds; k++) {
+        for (unsigned t = 0; t < NTIMINGS; t++) {
+            if (!opt.timing[t])
+                continue;
+            for (unsigned d = 0; d < NKINDS; d++) {
+                for (unsigned l = 0; l < NLINERS; l++) {
+                    if (run_lines(srv, opt.speeds[k], t, liners[l], d, data, back,
+                                  &lres[k][t][d][l]) != 0) {
+                        *failed = 1;
+                        return;
+                    }
+                }
+                const line_result_t *lg = &lres[k][t][d][0], *ap = &lres[k][t][d][1];
+                printf("%3u kHz  %-6s %-7s %-7zu %8.0f B/s %5.1f %%     %8.0f B/s %5.1f %%\n",
+                       opt.speeds[k], timing_names[t], kinds[d].name, lg->lines,
+                       (double)opt.size / lg->seconds, lg->pct, (double)opt.size / ap->seconds,
+                       ap->pct);
+                fflush(stdout);
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -265,6 +454,8 @@ int main(int argc, char **argv)
         {"size", required_argument, NULL, 'n'},
         {"speeds", required_argument, NULL, 'k'},
         {"config-writes", required_argument, NULL, 'c'},
+        {"line-timings", required_argument, NULL, 't'},
+        {"no-lines", no_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     /* flashbridge-sim always; other servers speaking its protocol with --server. */
@@ -274,6 +465,8 @@ int main(int argc, char **argv)
     opt.speeds[0] = 100;
     opt.speeds[1] = 400;
     opt.nspeeds = 2;
+    opt.lines = true;
+    opt.timing[0] = opt.timing[1] = true;
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
@@ -300,6 +493,13 @@ int main(int argc, char **argv)
         case 'c':
             opt.config_writes = (unsigned)strtoul(optarg, NULL, 0);
             break;
+        case 't':
+            if (parse_timings(optarg) != 0)
+                return usage();
+            break;
+        case 'L':
+            opt.lines = false;
+            break;
         default:
             return usage();
         }
@@ -308,10 +508,14 @@ int main(int argc, char **argv)
         return usage();
 
     uint8_t *data = malloc(opt.size), *back = malloc(opt.size);
-    if (!data || !back)
+    if (!data || !back) {
+        free(data);
+        free(back);
         return 1;
+    }
     fill(data, opt.size);
     static result_t res[MAX_SERVERS][MAX_SPEEDS][NCLIENTS];
+    static line_result_t lres[MAX_SERVERS][MAX_SPEEDS][NTIMINGS][NKINDS][NLINERS];
     for (unsigned s = 0; s < opt.nservers; s++) {
         printf("flashbridge-bench: %zu-byte file on %s, virtual bus time\n", opt.size,
                opt.servers[s].name);
@@ -332,11 +536,20 @@ int main(int argc, char **argv)
             printf("%3u kHz  ext/v1: append x%.1f, read x%.1f\n", opt.speeds[k],
                    v1->append_s / ext->append_s, v1->read_s / ext->read_s);
         }
+        if (opt.lines) {
+            int failed = 0;
+            print_lines(&opt.servers[s], lres[s], data, back, &failed);
+            if (failed) {
+                free(data);
+                free(back);
+                return 1;
+            }
+        }
     }
     free(data);
     free(back);
     if (opt.out) {
-        if (write_json(res) != 0)
+        if (write_json(res, lres) != 0)
             return 1;
         printf("figures written to %s\n", opt.out);
     }

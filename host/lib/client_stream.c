@@ -271,6 +271,15 @@ static int resync(fb_appender_t *a)
     return FB_HOST_OK;
 }
 
+/* Commands in a queue of depth slots that shows free ones (a depth beyond what the
+ * window accounts for counts as DEPTH_MAX). */
+static unsigned queued_frames(unsigned depth, unsigned free)
+{
+    if (depth > DEPTH_MAX)
+        depth = DEPTH_MAX;
+    return depth > free ? depth - free : 0;
+}
+
 /* One status read: the frames it shows executed leave the window, its free slots
  * become credits. REFUSED when it shows a refusal to repair. */
 static int read_credits(fb_appender_t *a)
@@ -287,9 +296,8 @@ static int read_credits(fb_appender_t *a)
         if (rc)
             return rc; /* file full, flash failure: nothing to retry */
     }
-    unsigned depth = c->caps.queue_depth < DEPTH_MAX ? c->caps.queue_depth : DEPTH_MAX;
     unsigned free = st & FB_STATUS_QUEUE_MASK;
-    unsigned queued = free < depth ? depth - free : 0;
+    unsigned queued = queued_frames(c->caps.queue_depth, free);
     /* With ERROR clear, every frame older than the last `queued` ones we sent has run
      * and was accepted (a duplicate after a lost acknowledgement only keeps more). */
     if (a->nsent > queued)
@@ -437,10 +445,9 @@ int fbi_ext_read(fb_client_t *c, uint32_t offset, uint8_t *buf, size_t len)
     size_t done = 0;
     unsigned restarts = 0;
     uint8_t chunk[FB_CHUNK_MAX];
-    int rc = FB_HOST_OK;
     while (done < len) {
         bool restart = false;
-        rc = request_stream(c, offset + (uint32_t)done, (uint32_t)(len - done));
+        int rc = request_stream(c, offset + (uint32_t)done, (uint32_t)(len - done));
         if (rc == FB_HOST_EDEVICE && !recoverable(c->last_error))
             return rc; /* a refused request (bad range, flash failure) */
         restart = rc != FB_HOST_OK;

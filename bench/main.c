@@ -527,8 +527,11 @@ int main(int argc, char **argv)
         for (unsigned k = 0; k < opt.nspeeds; k++) {
             for (unsigned c = 0; c < NCLIENTS; c++) {
                 if (run_one(&opt.servers[s], opt.speeds[k], clients[c], data, back,
-                            &res[s][k][c]) != 0)
+                            &res[s][k][c]) != 0) {
+                    free(data);
+                    free(back);
                     return 1;
+                }
                 print_row(opt.speeds[k], clients[c], &res[s][k][c]);
                 fflush(stdout);
             }

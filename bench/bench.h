@@ -48,6 +48,8 @@ typedef struct bench_ctx {
     fb_transport_t *t;
     fb_client_t c; /* the library client (ext) */
     fb_log_t log;  /* the line-by-line writer's log */
+    uint8_t *bulk; /* the "large" writer's lines, gathered */
+    size_t bulk_len, bulk_cap;
 } bench_ctx_t;
 
 typedef struct bench_client {
@@ -76,5 +78,6 @@ typedef struct bench_liner {
 
 extern const bench_liner_t bench_liner_log;
 extern const bench_liner_t bench_liner_append;
+extern const bench_liner_t bench_liner_large;
 
 #endif

@@ -10,6 +10,7 @@
  * ext: the host library (host/lib) as it is, on a target that reports the streaming
  * extension; config writes and clears are the same v1 commands for both.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
@@ -251,4 +252,39 @@ const bench_liner_t bench_liner_append = {
     .open = ext_open,
     .line = ext_append,
     .finish = append_finish,
+};
+
+/* The reference: the lines gathered in memory (no bus time), then one large append. */
+static int large_line(bench_ctx_t *x, const uint8_t *buf, size_t len)
+{
+    if (x->bulk_len + len > x->bulk_cap) {
+        size_t cap = x->bulk_cap ? x->bulk_cap * 2 : 65536;
+        while (cap < x->bulk_len + len)
+            cap *= 2;
+        uint8_t *p = realloc(x->bulk, cap);
+        if (!p)
+            return FB_HOST_EINVAL;
+        x->bulk = p;
+        x->bulk_cap = cap;
+    }
+    memcpy(x->bulk + x->bulk_len, buf, len);
+    x->bulk_len += len;
+    return FB_HOST_OK;
+}
+
+static int large_finish(bench_ctx_t *x)
+{
+    int rc = fb_file_append(&x->c, x->bulk, x->bulk_len);
+    free(x->bulk);
+    x->bulk = NULL;
+    x->bulk_len = x->bulk_cap = 0;
+    return rc;
+}
+
+const bench_liner_t bench_liner_large = {
+    .name = "large",
+    .what = "reference: the same bytes in one fb_file_append (a large write)",
+    .open = ext_open,
+    .line = large_line,
+    .finish = large_finish,
 };

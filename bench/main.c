@@ -35,7 +35,7 @@
 #define NCLIENTS 2
 #define NTIMINGS 2
 #define NKINDS 4
-#define NLINERS 2
+#define NLINERS 3 /* the last, a large write, runs once per speed and timing */
 
 typedef struct result {
     double append_s, read_s;
@@ -54,7 +54,8 @@ typedef struct line_result {
     fb_stream_stats_t stats;
 } line_result_t;
 
-static const bench_liner_t *const liners[NLINERS] = {&bench_liner_log, &bench_liner_append};
+static const bench_liner_t *const liners[NLINERS] = {&bench_liner_log, &bench_liner_append,
+                                                     &bench_liner_large};
 static const char *const timing_names[NTIMINGS] = {"typ", "max"};
 /* Line sizes: min..max bytes (pseudo-random when they differ). */
 static const struct {
@@ -261,8 +262,10 @@ static int run_lines(const bench_server_t *srv, unsigned khz, unsigned timing,
     r->stats = x->c.stats;
     ret = 0;
 out:
-    if (x)
+    if (x) {
         fb_transport_close(x->t);
+        free(x->bulk);
+    }
     free(x);
     server_stop(&p);
     return ret;
@@ -307,9 +310,15 @@ static void json_lines(FILE *f, const line_result_t lres[MAX_SPEEDS][NTIMINGS][N
                 continue;
             fprintf(f, "%s        \"%s\": {\n", first ? "" : ",\n", timing_names[t]);
             first = false;
+            const line_result_t *lr = &lres[k][t][0][NLINERS - 1];
+            fprintf(f,
+                    "          \"%s\": {\"seconds\": %.6f, \"bytes_per_s\": %.1f, "
+                    "\"percent_of_bus\": %.2f},\n",
+                    liners[NLINERS - 1]->name, lr->seconds, (double)opt.size / lr->seconds,
+                    lr->pct);
             for (unsigned d = 0; d < NKINDS; d++) {
                 fprintf(f, "          \"%s\": {", kinds[d].name);
-                for (unsigned l = 0; l < NLINERS; l++) {
+                for (unsigned l = 0; l + 1 < NLINERS; l++) {
                     const line_result_t *r = &lres[k][t][d][l];
                     fprintf(f,
                             "%s\"%s\": {\"lines\": %zu, \"seconds\": %.6f, \"bytes_per_s\": "
@@ -365,8 +374,10 @@ static int write_json(const result_t res[MAX_SERVERS][MAX_SPEEDS][NCLIENTS],
         fprintf(f, "    \"what\": \"%zu bytes as lines of the given size, one call per line, "
                    "timed from the first call to the end of the final flush\",\n",
                 opt.size);
-        fprintf(f, "    \"writers\": {\"%s\": \"%s\", \"%s\": \"%s\"},\n", liners[0]->name,
-                liners[0]->what, liners[1]->name, liners[1]->what);
+        fprintf(f, "    \"writers\": {");
+        for (unsigned l = 0; l < NLINERS; l++)
+            fprintf(f, "%s\"%s\": \"%s\"", l ? ", " : "", liners[l]->name, liners[l]->what);
+        fprintf(f, "},\n");
         fprintf(f, "    \"servers\": {\n");
         for (unsigned s = 0; s < opt.nservers; s++) {
             fprintf(f, "    \"%s\": {\n", opt.servers[s].name);
@@ -421,14 +432,16 @@ static void print_lines(const bench_server_t *srv,
            "on %s\n", opt.size, srv->name);
     for (unsigned l = 0; l < NLINERS; l++)
         printf("  %-6s %s\n", liners[l]->name, liners[l]->what);
-    printf("%-8s %-6s %-7s %-7s %-24s %s\n", "bus", "flash", "line", "calls",
-           "log (% of bus)", "append per line (% of bus)");
+    printf("%-8s %-6s %-7s %-7s %-24s %-28s %s\n", "bus", "flash", "line", "calls",
+           "log (% of bus)", "append per line (% of bus)", "large (% of bus)");
     for (unsigned k = 0; k < opt.nspeeds; k++) {
         for (unsigned t = 0; t < NTIMINGS; t++) {
             if (!opt.timing[t])
                 continue;
             for (unsigned d = 0; d < NKINDS; d++) {
                 for (unsigned l = 0; l < NLINERS; l++) {
+                    if (l == NLINERS - 1 && d > 0)
+                        continue; /* one large write per speed and timing */
                     if (run_lines(srv, opt.speeds[k], t, liners[l], d, data, back,
                                   &lres[k][t][d][l]) != 0) {
                         *failed = 1;
@@ -436,10 +449,12 @@ static void print_lines(const bench_server_t *srv,
                     }
                 }
                 const line_result_t *lg = &lres[k][t][d][0], *ap = &lres[k][t][d][1];
-                printf("%3u kHz  %-6s %-7s %-7zu %8.0f B/s %5.1f %%     %8.0f B/s %5.1f %%\n",
+                const line_result_t *lw = &lres[k][t][0][NLINERS - 1];
+                printf("%3u kHz  %-6s %-7s %-7zu %8.0f B/s %5.1f %%     %8.0f B/s %5.1f %%"
+                       "         %8.0f B/s %5.1f %%\n",
                        opt.speeds[k], timing_names[t], kinds[d].name, lg->lines,
                        (double)opt.size / lg->seconds, lg->pct, (double)opt.size / ap->seconds,
-                       ap->pct);
+                       ap->pct, (double)opt.size / lw->seconds, lw->pct);
                 fflush(stdout);
             }
         }

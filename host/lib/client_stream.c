@@ -291,6 +291,8 @@ static int read_credits(fb_appender_t *a)
         return rc;
     if (st & FB_STATUS_ERROR) {
         rc = fbi_collect_error(c);
+        if (rc == FB_HOST_OK && a->nsent > 0)
+            return REFUSED; /* someone else read the bits: STREAM_STATE will tell */
         if (rc == FB_HOST_EDEVICE && recoverable(c->last_error))
             return REFUSED;
         if (rc)

@@ -393,6 +393,25 @@ static void test_log_queue_full_is_repaired(void **state)
     free(data);
 }
 
+/* EXT_STATUS shows ERROR but ERRORS reads 0 (another host read it): the log cannot
+ * tell whether its frames were refused, so it asks STREAM_STATE instead of guessing. */
+static void test_log_error_flag_without_bits_is_checked(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 12 * 256 };
+    uint8_t *data = malloc(N);
+    fill(data, N, 26);
+    static const size_t sizes[] = {55};
+    assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
+    f->m.error_flag_stuck = true;
+    write_lines(&f->log, data, N, sizes, 1);
+    assert_int_equal(fb_log_close(&f->log), FB_HOST_OK);
+    assert_true(f->c.stats.resyncs >= 1);
+    assert_int_equal(f->m.file_size, N);
+    assert_memory_equal(f->m.file, data, N);
+    free(data);
+}
+
 static void test_log_file_full_sticks(void **state)
 {
     fixture_t *f = *state;
@@ -563,6 +582,7 @@ int main(void)
         T(test_log_corrupted_last_frame_is_repaired_by_flush, setup_ext),
         T(test_log_bus_errors_are_sent_again, setup_ext),
         T(test_log_queue_full_is_repaired, setup_ext),
+        T(test_log_error_flag_without_bits_is_checked, setup_ext),
         T(test_log_file_full_sticks, setup_ext),
         T(test_log_absent_target, setup_ext),
         T(test_log_bad_arguments, setup_ext),

@@ -42,6 +42,10 @@ static const char usage_text[] =
     "  config clear                   config zone back to all 0xFF\n"
     "  file name [NAME.EXT]           show or set the 8.3 file name\n"
     "  file put FILE|-                append a file (or stdin) to the data file\n"
+    "  file log [--delay-ms N]        append stdin line by line as it comes (a log: lines\n"
+    "                                 gathered into full frames; a partial frame goes at\n"
+    "                                 the first line N ms (default 1000) after its first\n"
+    "                                 byte, the rest at end of input, checked)\n"
     "  file get [--out FILE|-]        the whole data file (default: stdout)\n"
     "  file size                      data file size in bytes\n"
     "  file clear                     empty the data file\n"
@@ -65,6 +69,7 @@ enum op {
     OP_CONFIG_CLEAR,
     OP_FILE_NAME,
     OP_FILE_PUT,
+    OP_FILE_LOG,
     OP_FILE_GET,
     OP_FILE_SIZE,
     OP_FILE_CLEAR,
@@ -85,6 +90,7 @@ struct args {
     const char *text;  /* config write --text */
     const char *name;  /* file name NAME.EXT */
     const char *path;  /* file put */
+    uint32_t delay_ms; /* file log */
 };
 
 typedef struct cli {
@@ -286,7 +292,7 @@ static int parse_file(cli_t *cli, int argc, char **argv, int i)
 {
     struct args *a = &cli->a;
     if (i >= argc)
-        return usage_error(cli, "file: expected name, put, get, size or clear");
+        return usage_error(cli, "file: expected name, put, log, get, size or clear");
     const char *sub = argv[i++];
     const char *pos[1] = {NULL};
     size_t npos;
@@ -313,6 +319,19 @@ static int parse_file(cli_t *cli, int argc, char **argv, int i)
             return usage_error(cli, "file put: expected FILE or -");
         a->path = pos[0];
         a->op = OP_FILE_PUT;
+        return FB_EXIT_OK;
+    }
+    if (strcmp(sub, "log") == 0) {
+        const char *delay = NULL;
+        const struct opt_spec o[] = {{"--delay-ms", &delay}};
+        rc = parse_sub(cli, argc, argv, i, o, 1, pos, 0, &npos);
+        if (rc)
+            return rc;
+        unsigned long v = FB_LOG_DELAY_MS_DEFAULT;
+        if (delay && !parse_uint(delay, UINT32_MAX, &v))
+            return usage_error(cli, "bad --delay-ms '%s'", delay);
+        a->delay_ms = (uint32_t)v;
+        a->op = OP_FILE_LOG;
         return FB_EXIT_OK;
     }
     if (strcmp(sub, "get") == 0) {
@@ -724,6 +743,46 @@ static int cmd_file_put(cli_t *cli)
     return FB_EXIT_OK;
 }
 
+/* stdin to the file through fb_log, a line per write, as the lines arrive. */
+static int cmd_file_log(cli_t *cli)
+{
+    const fb_log_opts_t opts = {.delay_ms = cli->a.delay_ms};
+    fb_log_t log;
+    int rc = fb_log_open(&log, &cli->client, &opts);
+    if (rc)
+        return fail(cli, rc, "opening the log");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned long lines = 0;
+    while ((n = getline(&line, &cap, cli->io->in)) > 0) {
+        rc = fb_log_write(&log, line, (size_t)n);
+        if (rc)
+            break;
+        lines++;
+    }
+    free(line);
+    bool input_error = !rc && ferror(cli->io->in);
+    /* Whatever came in is stored and checked, even when the input broke off. */
+    int crc = fb_log_close(&log);
+    if (!rc)
+        rc = crc;
+    if (rc == FB_HOST_ELOST) {
+        msg(cli, "logging: %" PRIu32 " of %" PRIu64 " bytes are missing on the target",
+            log.missing, log.written);
+        return exit_code(rc);
+    }
+    if (rc)
+        return fail(cli, rc, "logging to the file");
+    if (input_error) {
+        msg(cli, "reading the input: %s", strerror(errno));
+        return FB_EXIT_USAGE;
+    }
+    if (!cli->a.quiet)
+        msg(cli, "logged %" PRIu64 " bytes in %lu lines", log.written, lines);
+    return FB_EXIT_OK;
+}
+
 static int cmd_file_get(cli_t *cli)
 {
     const char *out = cli->a.out;
@@ -824,6 +883,8 @@ static int dispatch(cli_t *cli)
         return cmd_file_name(cli);
     case OP_FILE_PUT:
         return cmd_file_put(cli);
+    case OP_FILE_LOG:
+        return cmd_file_log(cli);
     case OP_FILE_GET:
         return cmd_file_get(cli);
     case OP_FILE_SIZE:

@@ -151,6 +151,9 @@ static void test_usage_errors_touch_nothing(void **state)
         {"file", "get", "--out", NULL},
         {"file", "get", "--out", "a", "--out", "b", NULL},
         {"file", "size", "--now", NULL},
+        {"file", "log", "--delay-ms", "soon", NULL},
+        {"file", "log", "--delay-ms", NULL},
+        {"file", "log", "extra", NULL},
         {"--sim", "/x", "--dev", "/y", "info", NULL},
         {"file", "put", "/nonexistent/file", NULL},
     };
@@ -452,6 +455,54 @@ static void test_file_put_file_full(void **state)
     assert_contains(f->err, "file full");
 }
 
+/* `file log`: stdin line by line through fb_log, coalesced into full frames. */
+static void test_file_log_lines(void **state)
+{
+    fixture_t *f = *state;
+    f->m.ext = true;
+    f->m.v2 = true;
+    char *text = malloc(20000);
+    size_t len = 0;
+    for (int i = 0; i < 400; i++)
+        len += (size_t)sprintf(text + len, "t=%d,temp=%d.%d,rh=%d\n", i * 10, 20 + i % 7, i % 10,
+                               40 + i % 13);
+    len += (size_t)sprintf(text + len, "last line without newline");
+    struct run_opts o = {.in = text, .in_len = len};
+    assert_int_equal(RUN_OPTS(f, &o, "file", "log", "--delay-ms", "0x10000"), FB_EXIT_OK);
+    assert_int_equal(f->m.file_size, len);
+    assert_memory_equal(f->m.file, text, len);
+    assert_int_equal(mock_count_frames(&f->m, FB_CMD_APPEND_CRC), (len + 255) / 256);
+    char expect[64];
+    snprintf(expect, sizeof expect, "logged %zu bytes in 401 lines", len);
+    assert_contains(f->err, expect);
+    assert_int_equal(f->out_len, 0);
+    /* A target without the extension gets the same bytes in WRITE_DATA frames. */
+    f->m.ext = false;
+    f->m.v2 = false;
+    f->m.file_size = 0;
+    assert_int_equal(RUN_OPTS(f, &o, "-q", "file", "log"), FB_EXIT_OK);
+    assert_int_equal(f->m.file_size, len);
+    assert_memory_equal(f->m.file, text, len);
+    assert_int_equal(f->err_len, 0);
+    free(text);
+}
+
+static void test_file_log_file_full(void **state)
+{
+    fixture_t *f = *state;
+    f->m.ext = true;
+    f->m.v2 = true;
+    f->m.file_cap = 300;
+    static char text[1000];
+    memset(text, 'x', sizeof text);
+    for (size_t i = 49; i < sizeof text; i += 50)
+        text[i] = '\n';
+    struct run_opts o = {.in = text, .in_len = sizeof text};
+    assert_int_equal(RUN_OPTS(f, &o, "file", "log"), FB_EXIT_DEVICE);
+    assert_contains(f->err, "file full");
+    assert_int_equal(f->m.file_size, 256);
+}
+
 static void test_file_size_clear(void **state)
 {
     fixture_t *f = *state;
@@ -558,6 +609,8 @@ int main(void)
         T(test_file_put_from_file_and_get_to_file),
         T(test_progress_only_on_tty),
         T(test_file_put_file_full),
+        T(test_file_log_lines),
+        T(test_file_log_file_full),
         T(test_file_size_clear),
         T(test_timeout_exit_code),
         T(test_get_device_error_exit),

@@ -148,9 +148,10 @@ int fb_log_write_line(fb_log_t *log, const char *text)
 {
     if (!text)
         return FB_HOST_EINVAL;
-    size_t len = strlen(text);
-    bool has_nl = len > 0 && text[len - 1] == '\n';
-    return write_parts(log, (const uint8_t *)text, len, (const uint8_t *)"\n", has_nl ? 0 : 1);
+    /* Always a newline after the text: the MicroPython package's write_line (and the
+     * STeaMi DaplinkFlash.write_line before it) does the same, so one program gives the
+     * same file from either host. */
+    return write_parts(log, (const uint8_t *)text, strlen(text), (const uint8_t *)"\n", 1);
 }
 
 int fb_log_flush(fb_log_t *log)

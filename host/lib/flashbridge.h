@@ -256,7 +256,8 @@ typedef struct fb_log {
 int fb_log_open(fb_log_t *log, fb_client_t *c, const fb_log_opts_t *opts);
 /* Append len bytes (see the durability contract). */
 int fb_log_write(fb_log_t *log, const void *buf, size_t len);
-/* Append the text and a "\n" unless it already ends with one ("" writes "\n"). */
+/* Append the text and a "\n" (always, as the MicroPython write_line: "a\n" gives
+ * "a\n\n"), in one call (the delay rule looks once). */
 int fb_log_write_line(fb_log_t *log, const char *text);
 /* Everything written so far on flash, checked (FB_HOST_ELOST: log->missing bytes lack). */
 int fb_log_flush(fb_log_t *log);

@@ -145,7 +145,7 @@ static void test_log_mixed_lines_and_write_line(void **state)
     assert_int_equal(fb_log_write_line(&f->log, ""), FB_HOST_OK);
     assert_int_equal(fb_log_write(&f->log, NULL, 0), FB_HOST_OK);
     assert_int_equal(fb_log_flush(&f->log), FB_HOST_OK);
-    static const char tail[] = "no newline\nhas one\n\n";
+    static const char tail[] = "no newline\nhas one\n\n\n";
     assert_int_equal(f->m.file_size, N + strlen(tail));
     assert_memory_equal(f->m.file, data, N);
     assert_memory_equal(f->m.file + N, tail, strlen(tail));

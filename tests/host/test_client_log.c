@@ -268,6 +268,38 @@ static void test_log_default_delay_keeps_a_partial_frame(void **state)
     assert_int_equal(fb_log_close(&f->log), FB_HOST_OK);
 }
 
+/* A host that stops without flush or close (a reset): what it sent is the target's, so
+ * only the buffer is lost, under one frame, and with delay_ms set none of it older than
+ * delay_ms at the last write. */
+static void test_log_host_reset_loses_only_the_buffer(void **state)
+{
+    fixture_t *f = *state;
+    const fb_log_opts_t opts = {.delay_ms = 50};
+    f->m.cmd_polls = 1;
+    enum { N = 9000 };
+    uint8_t *data = malloc(N);
+    fill(data, N, 27);
+    assert_int_equal(fb_log_open(&f->log, &f->c, &opts), FB_HOST_OK);
+    size_t at = 0;
+    for (unsigned i = 0; at < N; i++) {
+        size_t n = 30 + i % 51 < N - at ? 30 + i % 51 : N - at;
+        assert_int_equal(fb_log_write(&f->log, data + at, n), FB_HOST_OK);
+        at += n;
+        f->m.now_us += 20000; /* a line per 20 ms: frames fill slower than delay_ms */
+    }
+    /* The host is gone; the target runs what it queued. */
+    while (f->m.qn > 0) {
+        uint8_t reg = FB_CMD_EXT_STATUS, st;
+        assert_int_equal(f->m.base.ops->xfer(&f->m.base, FB_I2C_ADDR, &reg, 1, &st, 1), 0);
+    }
+    assert_true(f->log.n < 256);
+    assert_int_equal(f->m.file_size, N - f->log.n);
+    assert_memory_equal(f->m.file, data, f->m.file_size);
+    /* The oldest byte still buffered came at most 50 ms before the last write. */
+    assert_true(f->m.now_us - 20000 - f->log.first_us < 50000);
+    free(data);
+}
+
 /* ---- flush verification and errors ---- */
 
 /* The target acknowledges the flush's frame on the bus, then reboots and loses it with
@@ -576,6 +608,7 @@ int main(void)
         T(test_log_delay_rule, setup_ext),
         T(test_log_delay_zero_sends_every_write, setup_ext),
         T(test_log_default_delay_keeps_a_partial_frame, setup_ext),
+        T(test_log_host_reset_loses_only_the_buffer, setup_ext),
         T(test_log_flush_reports_missing_bytes, setup_ext),
         T(test_log_flush_finds_a_foreign_writer, setup_ext),
         T(test_log_corrupted_frames_are_sent_again, setup_ext),

@@ -170,8 +170,9 @@ uint64_t fb_timeout_us(uint8_t cmd, uint32_t file_size);
  *   - fb_log_flush() returns FB_HOST_OK once every byte written before it is on flash:
  *     it sends the partial frame, waits until the target is idle, reads STREAM_STATE
  *     and checks that the last sequence number and the file size are what the log sent.
- *     If bytes are missing it returns FB_HOST_ELOST with their count in log->missing.
- *     fb_log_close() = fb_log_flush() + release.
+ *     If bytes are missing it returns FB_HOST_ELOST with their count in log->missing
+ *     (a write that finds the target has lost frames, e.g. after its reboot, returns
+ *     the same). fb_log_close() = fb_log_flush() + release.
  *   - A host reset (or a program that ends without flush/close) loses only the bytes
  *     still in the log's buffer: fewer than 256, none older than delay_ms at the time
  *     of the last fb_log_write(). Frames already sent are programmed by the target on

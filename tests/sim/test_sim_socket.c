@@ -197,7 +197,7 @@ static void test_protocol(void **state)
 
     uint8_t hello[5];
     assert_int_equal(request(&s, 0x06, NULL, 0, hello, 5), 0);
-    assert_int_equal(hello[0], 1);
+    assert_int_equal(hello[0], 2);
     assert_int_equal((uint32_t)hello[1] << 24 | hello[2] << 16 | hello[3] << 8 | hello[4],
                      400000);
 

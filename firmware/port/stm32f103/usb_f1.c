@@ -50,7 +50,6 @@ enum usb_state { USB_OFF, USB_DETACHING, USB_ON };
 
 static enum usb_state state = USB_OFF;
 static uint32_t detach_ms;
-static volatile uint8_t irq_flag;
 
 static volatile uint32_t *pma(uint32_t a)
 {
@@ -309,10 +308,7 @@ bool usb_f1_ready(void)
 {
     if (state == USB_DETACHING && (uint32_t)(port_ms - detach_ms) >= USB_DETACH_MS)
         power_up();
-    if (state != USB_ON)
-        return false;
-    irq_flag = 0;
-    return true;
+    return state == USB_ON;
 }
 
 void usb_f1_irq_enable(void)
@@ -328,9 +324,7 @@ bool usb_f1_running(void)
 
 void USB_LP_CAN1_RX0_IRQHandler(void)
 {
-    /* Only wakes the main loop (WFI) and lets it know: the line stays masked until
-     * usb_f1_irq_enable(), since ISTR's events stay set until the main loop has
-     * handled them. */
+    /* Only wakes the main loop (WFI): the line stays masked until usb_f1_irq_enable(),
+     * since ISTR's events stay set until the main loop has handled them. */
     NVIC->ICER[IRQ_USB_LP_CAN1_RX0 / 32u] = 1u << (IRQ_USB_LP_CAN1_RX0 % 32u);
-    irq_flag = 1;
 }

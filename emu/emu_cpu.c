@@ -139,6 +139,10 @@ static bool irq_level_raw(unsigned irq)
         return i2c_er_level();
     case IRQ_SPI1:
         return spi_irq_level();
+    case IRQ_USB_LP:
+        return usb_lp_level();
+    case IRQ_USB_HP:
+        return usb_hp_level();
     default:
         return false;
     }
@@ -147,6 +151,11 @@ static bool irq_level_raw(unsigned irq)
 bool emu_irq_level(unsigned irq)
 {
     return irq < EMU_NIRQ && irq_level_raw(irq);
+}
+
+bool emu_irq_line(unsigned irq)
+{
+    return emu_irq_level(irq);
 }
 
 void emu_irq_latch(unsigned irq)
@@ -1156,7 +1165,7 @@ void emu_run_to(uint64_t t)
             E.sleeping = sleeping;
             continue;
         }
-        if (!E.powered || E.sleeping || E.lockup) {
+        if (!E.powered || E.sleeping || E.lockup || !E.uc) { /* no CPU: the bare machine */
             idle_to(target);
             continue;
         }

@@ -181,36 +181,48 @@ static int tx_setup(uint8_t addr, const uint8_t s[8])
     return st;
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* NAKed transactions are repeated by the server for up to one frame (1 ms of bus time,
+ * each retry costing its own bus time as a host controller's would); the client then
+ * asks again, so it checks its own timeout every frame. */
+#define NAK_RETRY_US 1000u
+
 static int tx_out(uint8_t addr, uint8_t ep, bool d1, const uint8_t *d, size_t n)
 {
-    uint8_t p[3 + 1023] = {addr, ep, d1};
-    memcpy(p + 3, d, n);
+    uint8_t p[7 + 1023] = {addr, ep, d1, 0, 0, NAK_RETRY_US >> 8, NAK_RETRY_US & 0xFF};
+    memcpy(p + 7, d, n);
     uint8_t r[16];
-    int st = request(OP_USB_OUT, p, 3 + n, r, sizeof r, NULL);
-    g_now = be64(r);
-    g_transactions++;
-    if (st == USB_NAK)
-        g_naks++;
+    size_t rn;
+    int st = request(OP_USB_OUT, p, 7 + n, r, sizeof r, &rn);
+    if (rn != 12)
+        fail("socket: OUT reply of %zu bytes", rn);
+    g_naks += be32(r) + (st == USB_NAK);
+    g_transactions += be32(r) + 1u;
+    g_now = be64(r + 4);
     return st;
 }
 
 static int tx_in(uint8_t addr, uint8_t ep, uint8_t *d, size_t max, size_t *n, bool *d1)
 {
-    uint8_t p[4] = {addr, ep, (uint8_t)(max >> 8), (uint8_t)max};
-    static uint8_t r[9 + 1023];
+    uint8_t p[8] = {addr, ep, (uint8_t)(max >> 8), (uint8_t)max, 0, 0, NAK_RETRY_US >> 8,
+                    NAK_RETRY_US & 0xFF};
+    static uint8_t r[13 + 1023];
     size_t rn;
-    int st = request(OP_USB_IN, p, 4, r, sizeof r, &rn);
-    if (rn < 9)
+    int st = request(OP_USB_IN, p, 8, r, sizeof r, &rn);
+    if (rn < 13)
         fail("socket: short IN reply");
-    g_now = be64(r + 1);
-    g_transactions++;
     *d1 = r[0] != 0;
-    *n = rn - 9;
+    g_naks += be32(r + 1) + (st == USB_NAK);
+    g_transactions += be32(r + 1) + 1u;
+    g_now = be64(r + 5);
+    *n = rn - 13;
     if (*n > max)
         fail("socket: IN reply longer than asked");
-    memcpy(d, r + 9, *n);
-    if (st == USB_NAK)
-        g_naks++;
+    memcpy(d, r + 13, *n);
     return st;
 }
 
@@ -472,8 +484,22 @@ static void check_config(device_t *dv, const uint8_t *c, size_t n)
 
 static void enumerate(device_t *dv)
 {
-    if (!usb_reset(10 * MS))
-        fail("no device on the bus (D+ not pulled up)");
+    /* A device that is not attached yet (a firmware holding D+ low to force a new
+     * enumeration) is waited for; once it is, the hub's connect debounce (100 ms,
+     * USB 2.0 §7.1.7.3) and a reset. */
+    if (!usb_reset(10 * MS)) {
+        uint64_t t0 = g_now;
+        bool att = false;
+        while (!att && g_now - t0 < 3000 * MS) {
+            wait_ns(10 * MS);
+            att = usb_reset(10 * MS);
+        }
+        if (!att)
+            fail("no device on the bus for 3 s (D+ not pulled up)");
+        wait_ns(100 * MS);
+        if (!usb_reset(10 * MS))
+            fail("the device detached again");
+    }
     wait_ns(10 * MS); /* reset recovery, USB 2.0 §7.1.7.5 */
     g_addr = 0;
     g_mps0 = 64; /* a PC's first request: 64 bytes, whatever bMaxPacketSize0 is */

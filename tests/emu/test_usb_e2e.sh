@@ -107,7 +107,7 @@ read_volume() {
 
 case $case_ in
 empty)
-    start "$emu" "$elf" --stats
+    start "$emu" "$elf" --stats ${FB_EMU_EXTRA:-}
     step "firmware booted"
     fb file clear
     read_volume
@@ -122,7 +122,7 @@ ff1m)
     fb file put "$dir/ff.bin"
     stop
     step "1 MiB of 0xFF written (flashbridge-sim)"
-    start "$emu" "$elf" --stats
+    start "$emu" "$elf" --stats ${FB_EMU_EXTRA:-}
     step "firmware booted on that flash"
     [ "$(fb file size)" = 1048576 ] || fail "file size $(fb file size) after the emulated boot"
     read_volume
@@ -132,7 +132,7 @@ ff1m)
     stop
     ;;
 growing)
-    start "$emu" "$elf" --stats
+    start "$emu" "$elf" --stats ${FB_EMU_EXTRA:-}
     step "firmware booted"
     fb file clear
     i=0

@@ -221,6 +221,7 @@ typedef struct emu_usb {
     uint64_t reset_detect_ns; /* SE0 long enough to be a reset (2.5 us in) */
     uint64_t reset_end_ns;
     bool reset_unseen;        /* the reset began while the device could not see it */
+    bool watch, watch_hit;    /* stop the CPU at a USB register write (nak_forward) */
 } emu_usb_t;
 
 enum emu_stop {

@@ -383,6 +383,10 @@ uint32_t usb_read(uint32_t off)
 void usb_write(uint32_t off, uint32_t v, uint32_t mask)
 {
     usb_update();
+    if (U.watch) { /* a NAKed host transaction is being fast-forwarded (nak_forward) */
+        U.watch_hit = true;
+        emu_request_stop();
+    }
     if ((mask & 0xFFFFu) != 0xFFFFu && off <= 0x50u) {
         /* RM0008 §23.5: the registers are accessed as half-words or words. */
         emu_violation("USB register 0x%02x written with a byte access: ignored", (unsigned)off);
@@ -748,110 +752,214 @@ board_usb_status_t board_usb_setup(uint8_t addr, uint8_t ep, const uint8_t setup
     return count(BOARD_USB_ACK, t0);
 }
 
-board_usb_status_t board_usb_out(uint8_t addr, uint8_t ep, bool data1, const uint8_t *d, size_t len)
+/* Start of the host's next transaction planned to last plan ns, at or after t: after
+ * the SOF packet that ends at busy, and not across a SOF (the EOF guard); sof is the
+ * next SOF after busy, the others follow every 1 ms (the bus stays active during a
+ * request). As host_slot() decides, without running the CPU. */
+/* The time run_until(ns) stops at: the first CPU cycle at or after it. */
+static uint64_t at_cycle(uint64_t ns)
 {
-    E.stats.usb_out++;
+    return emu_cyc_to_ns(emu_ns_to_cyc(ns));
+}
+
+static uint64_t slot_after(uint64_t t, uint64_t plan, uint64_t busy, uint64_t sof)
+{
+    for (;;) {
+        if (t < busy)
+            t = at_cycle(busy);
+        if (sof == EMU_NEVER || t + plan + EOF_GUARD_NS <= sof)
+            return t;
+        busy = sof + hb_ns(2u * 35u + GAP_HOST_HB);
+        sof += FRAME_NS;
+    }
+}
+
+/*
+ * NAKed repeats without running each one: the device answers NAK again until the
+ * firmware writes a USB register (nothing else it could do changes the answer), so the
+ * CPU runs in one go up to the last repeat the retry budget allows, stopping at the first
+ * USB register write (U.watch). The repeats whose decision point came before that write
+ * were NAKs: counted, with their bus time, as if each had been run. Returns true with *t0
+ * the start of the first repeat that must be decided for real (the caller runs it), or
+ * false when the budget ran out with every repeat NAKed (time is then the last one's end).
+ * lead: start to decision point; tail: decision point to the end of a NAKed transaction.
+ */
+static bool nak_forward(uint64_t lead, uint64_t tail, uint64_t plan, uint64_t t_start,
+                        uint64_t retry, uint32_t *naks, uint64_t *t0, uint64_t *kind_count)
+{
+    /* The SOF schedule as it stands now (running the CPU moves U.sof_*). */
+    uint64_t t_end = emu_now(), last_dec = 0, busy = U.sof_busy_ns, sof = U.sof_ns;
+    unsigned k = 0;
+    for (uint64_t e = t_end; e - t_start < retry; k++) {
+        uint64_t st = slot_after(e, plan, busy, sof);
+        last_dec = st + lead;
+        e = at_cycle(last_dec + tail);
+    }
+    if (k == 0)
+        return false;
+    U.watch_hit = false;
+    U.watch = true;
+    if (last_dec > emu_now())
+        emu_run_to(last_dec);
+    U.watch = false;
+    uint64_t tw = emu_now();
+    bool hit = U.watch_hit || tw < last_dec;
+    uint64_t e = t_end;
+    for (unsigned i = 0; i < k; i++) {
+        uint64_t st = slot_after(e, plan, busy, sof), dec = st + lead;
+        if (hit && dec >= tw) {
+            *t0 = st;
+            usb_update();
+            return true;
+        }
+        e = at_cycle(dec + tail);
+        (*kind_count)++;
+        E.stats.usb_nak++;
+        E.stats.usb_bus_ns += e - st;
+        if (i + 1 < k)
+            (*naks)++;
+    }
+    run_until(e);
+    return false;
+}
+
+board_usb_status_t board_usb_out(uint8_t addr, uint8_t ep, bool data1, const uint8_t *d,
+                                 size_t len, uint64_t retry_ns, uint32_t *naks)
+{
+    uint64_t t_start = emu_now();
+    *naks = 0;
     uint64_t tok = token_hb(PID_OUT, addr, ep), dat = data_hb(data1, d, len);
     uint64_t hs = handshake_hb(PID_ACK);
-    uint64_t t0 = host_slot(hb_ns(tok + GAP_HOST_HB + dat + GAP_DEVICE_HB + hs));
-    uint64_t t_data = t0 + hb_ns(tok + GAP_HOST_HB + dat);
-    run_until(t_data);
-    bool ok;
-    int n = device_endpoint(addr, ep, &ok);
-    unsigned st = n < 0 ? STAT_DISABLED : stat_rx(U.epr[n]);
-    if (st == STAT_DISABLED) {
-        run_until(t_data + hb_ns(TIMEOUT_HB));
-        return count(BOARD_USB_NOANSWER, t0);
-    }
-    activity();
-    uint64_t t_end = t_data + hb_ns(GAP_DEVICE_HB + hs);
-    if (st == STAT_STALL || st == STAT_NAK) {
+    uint64_t lead = hb_ns(tok + GAP_HOST_HB + dat), tail = hb_ns(GAP_DEVICE_HB + hs);
+    uint64_t plan = hb_ns(tok + GAP_HOST_HB + dat + GAP_DEVICE_HB + hs);
+    uint64_t t0 = host_slot(plan);
+    for (;;) {
+        E.stats.usb_out++;
+        uint64_t t_data = t0 + lead;
+        run_until(t_data);
+        bool ok;
+        int n = device_endpoint(addr, ep, &ok);
+        unsigned st = n < 0 ? STAT_DISABLED : stat_rx(U.epr[n]);
+        if (st == STAT_DISABLED) {
+            run_until(t_data + hb_ns(TIMEOUT_HB));
+            return count(BOARD_USB_NOANSWER, t0);
+        }
+        activity();
+        uint64_t t_end = t_data + tail;
+        if (st == STAT_STALL) {
+            run_until(t_end);
+            return count(BOARD_USB_STALL, t0);
+        }
+        if (st == STAT_NAK) {
+            run_until(t_end);
+            count(BOARD_USB_NAK, t0);
+            if (emu_now() - t_start >= retry_ns)
+                return BOARD_USB_NAK;
+            (*naks)++;
+            if (!nak_forward(lead, tail, plan, t_start, retry_ns, naks, &t0, &E.stats.usb_out))
+                return BOARD_USB_NAK;
+            continue;
+        }
+        uint16_t r = U.epr[n];
+        if (data1 != !!(r & EP_DTOG_RX)) { /* a repeat: ACKed, dropped */
+            run_until(t_end);
+            return count(BOARD_USB_ACK, t0);
+        }
+        uint16_t crx = bd_get((unsigned)n, 3);
+        unsigned size = rx_size(crx);
+        uint16_t a = bd_get((unsigned)n, 2) & 0x3FEu;
+        bool status_out = ep_type(r) == TYPE_CONTROL && (r & EP_KIND);
+        if (len > size || (status_out && len > 0)) {
+            if (len > size)
+                pma_copy_in(a, d, size);
+            run_until(t_end);
+            return count(BOARD_USB_STALL, t0);
+        }
+        pma_copy_in(a, d, len);
+        bd_set((unsigned)n, 3, (uint16_t)((crx & 0xFC00u) | len));
         run_until(t_end);
-        return count(st == STAT_STALL ? BOARD_USB_STALL : BOARD_USB_NAK, t0);
-    }
-    uint16_t r = U.epr[n];
-    if (data1 != !!(r & EP_DTOG_RX)) { /* a repeat: ACKed, dropped */
-        run_until(t_end);
+        r = U.epr[n];
+        r |= EP_CTR_RX;
+        r &= (uint16_t)~EP_SETUP;
+        r ^= EP_DTOG_RX;
+        r = (uint16_t)((r & ~EP_STAT_RX) | STAT_NAK << 12);
+        U.epr[n] = r;
+        E.stats.usb_bytes_out += len;
+        emu_kick();
         return count(BOARD_USB_ACK, t0);
     }
-    uint16_t crx = bd_get((unsigned)n, 3);
-    unsigned size = rx_size(crx);
-    uint16_t a = bd_get((unsigned)n, 2) & 0x3FEu;
-    bool status_out = ep_type(r) == TYPE_CONTROL && (r & EP_KIND);
-    if (len > size || (status_out && len > 0)) {
-        if (len > size)
-            pma_copy_in(a, d, size);
-        run_until(t_end);
-        return count(BOARD_USB_STALL, t0);
-    }
-    pma_copy_in(a, d, len);
-    bd_set((unsigned)n, 3, (uint16_t)((crx & 0xFC00u) | len));
-    run_until(t_end);
-    r = U.epr[n];
-    r |= EP_CTR_RX;
-    r &= (uint16_t)~EP_SETUP;
-    r ^= EP_DTOG_RX;
-    r = (uint16_t)((r & ~EP_STAT_RX) | STAT_NAK << 12);
-    U.epr[n] = r;
-    E.stats.usb_bytes_out += len;
-    emu_kick();
-    return count(BOARD_USB_ACK, t0);
 }
 
 board_usb_status_t board_usb_in(uint8_t addr, uint8_t ep, uint8_t *d, size_t max, size_t *len,
-                                bool *data1)
+                                bool *data1, uint64_t retry_ns, uint32_t *naks)
 {
-    E.stats.usb_in++;
+    uint64_t t_start = emu_now();
+    *naks = 0;
     *len = 0;
     *data1 = false;
     uint64_t tok = token_hb(PID_IN, addr, ep);
     /* Room for a full 64-byte packet: the host plans for its maximum. */
-    uint64_t t0 = host_slot(hb_ns(tok + GAP_DEVICE_HB + 2u * (35u + 8u * 64u * 7u / 6u) +
-                                  GAP_HOST_HB + handshake_hb(PID_ACK)));
-    uint64_t t_tok = t0 + hb_ns(tok);
-    run_until(t_tok);
-    bool ok;
-    int n = device_endpoint(addr, ep, &ok);
-    unsigned st = n < 0 ? STAT_DISABLED : stat_tx(U.epr[n]);
-    if (st == STAT_DISABLED) {
-        run_until(t_tok + hb_ns(TIMEOUT_HB));
-        return count(BOARD_USB_NOANSWER, t0);
+    uint64_t plan = hb_ns(tok + GAP_DEVICE_HB + 2u * (35u + 8u * 64u * 7u / 6u) + GAP_HOST_HB +
+                          handshake_hb(PID_ACK));
+    uint64_t lead = hb_ns(tok), tail = hb_ns(GAP_DEVICE_HB + handshake_hb(PID_NAK));
+    uint64_t t0 = host_slot(plan);
+    for (;;) {
+        E.stats.usb_in++;
+        uint64_t t_tok = t0 + lead;
+        run_until(t_tok);
+        bool ok;
+        int n = device_endpoint(addr, ep, &ok);
+        unsigned st = n < 0 ? STAT_DISABLED : stat_tx(U.epr[n]);
+        if (st == STAT_DISABLED) {
+            run_until(t_tok + hb_ns(TIMEOUT_HB));
+            return count(BOARD_USB_NOANSWER, t0);
+        }
+        activity();
+        if (st == STAT_STALL) {
+            run_until(t_tok + tail);
+            return count(BOARD_USB_STALL, t0);
+        }
+        if (st == STAT_NAK) {
+            run_until(t_tok + tail);
+            count(BOARD_USB_NAK, t0);
+            if (emu_now() - t_start >= retry_ns)
+                return BOARD_USB_NAK;
+            (*naks)++;
+            if (!nak_forward(lead, tail, plan, t_start, retry_ns, naks, &t0, &E.stats.usb_in))
+                return BOARD_USB_NAK;
+            continue;
+        }
+        uint16_t r = U.epr[n];
+        uint16_t a = bd_get((unsigned)n, 0) & 0x3FEu;
+        unsigned cnt = bd_get((unsigned)n, 1) & 0x3FFu;
+        uint8_t buf[1024];
+        if (a + cnt > PMA_SIZE) {
+            emu_violation("USB IN buffer at PMA 0x%03x + %u bytes runs past the packet memory",
+                          (unsigned)a, cnt);
+            cnt = PMA_SIZE - a;
+        }
+        memcpy(buf, U.pma + a, cnt);
+        bool d1 = r & EP_DTOG_TX;
+        uint64_t t_data = t_tok + hb_ns(GAP_DEVICE_HB + data_hb(d1, buf, cnt));
+        if (cnt > max) { /* babble: the host does not acknowledge */
+            run_until(t_data + hb_ns(TIMEOUT_HB));
+            E.stats.usb_noanswer++;
+            E.stats.usb_bus_ns += emu_now() - t0;
+            return BOARD_USB_BABBLE;
+        }
+        run_until(t_data + hb_ns(GAP_HOST_HB + handshake_hb(PID_ACK)));
+        r = U.epr[n];
+        r |= EP_CTR_TX;
+        r ^= EP_DTOG_TX;
+        r = (uint16_t)((r & ~EP_STAT_TX) | STAT_NAK << 4);
+        U.epr[n] = r;
+        emu_kick();
+        memcpy(d, buf, cnt);
+        *len = cnt;
+        *data1 = d1;
+        E.stats.usb_bytes_in += cnt;
+        return count(BOARD_USB_ACK, t0);
     }
-    activity();
-    if (st == STAT_STALL || st == STAT_NAK) {
-        run_until(t_tok + hb_ns(GAP_DEVICE_HB + handshake_hb(PID_NAK)));
-        return count(st == STAT_STALL ? BOARD_USB_STALL : BOARD_USB_NAK, t0);
-    }
-    uint16_t r = U.epr[n];
-    uint16_t a = bd_get((unsigned)n, 0) & 0x3FEu;
-    unsigned cnt = bd_get((unsigned)n, 1) & 0x3FFu;
-    uint8_t buf[1024];
-    if (a + cnt > PMA_SIZE) {
-        emu_violation("USB IN buffer at PMA 0x%03x + %u bytes runs past the packet memory",
-                      (unsigned)a, cnt);
-        cnt = PMA_SIZE - a;
-    }
-    memcpy(buf, U.pma + a, cnt);
-    bool d1 = r & EP_DTOG_TX;
-    uint64_t t_data = t_tok + hb_ns(GAP_DEVICE_HB + data_hb(d1, buf, cnt));
-    if (cnt > max) { /* babble: the host does not acknowledge */
-        run_until(t_data + hb_ns(TIMEOUT_HB));
-        E.stats.usb_noanswer++;
-        E.stats.usb_bus_ns += emu_now() - t0;
-        return BOARD_USB_BABBLE;
-    }
-    run_until(t_data + hb_ns(GAP_HOST_HB + handshake_hb(PID_ACK)));
-    r = U.epr[n];
-    r |= EP_CTR_TX;
-    r ^= EP_DTOG_TX;
-    r = (uint16_t)((r & ~EP_STAT_TX) | STAT_NAK << 4);
-    U.epr[n] = r;
-    emu_kick();
-    memcpy(d, buf, cnt);
-    *len = cnt;
-    *data1 = d1;
-    E.stats.usb_bytes_in += cnt;
-    return count(BOARD_USB_ACK, t0);
 }
 
 void usb_stats_print(FILE *f)

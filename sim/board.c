@@ -525,8 +525,11 @@ board_usb_status_t board_usb_setup(uint8_t addr, uint8_t ep, const uint8_t setup
     return BOARD_USB_NOANSWER;
 }
 
-board_usb_status_t board_usb_out(uint8_t addr, uint8_t ep, bool data1, const uint8_t *d, size_t n)
+board_usb_status_t board_usb_out(uint8_t addr, uint8_t ep, bool data1, const uint8_t *d, size_t n,
+                                 uint64_t retry_ns, uint32_t *naks)
 {
+    (void)retry_ns;
+    *naks = 0;
     (void)addr;
     (void)ep;
     (void)data1;
@@ -536,8 +539,10 @@ board_usb_status_t board_usb_out(uint8_t addr, uint8_t ep, bool data1, const uin
 }
 
 board_usb_status_t board_usb_in(uint8_t addr, uint8_t ep, uint8_t *d, size_t max, size_t *n,
-                                bool *data1)
+                                bool *data1, uint64_t retry_ns, uint32_t *naks)
 {
+    (void)retry_ns;
+    *naks = 0;
     (void)addr;
     (void)ep;
     (void)d;

@@ -106,10 +106,13 @@ bool board_usb_reset(uint64_t ns);
  * resumes the bus first (20 ms of K, then SOFs). */
 void board_usb_suspend(void);
 board_usb_status_t board_usb_setup(uint8_t addr, uint8_t ep, const uint8_t setup[8]);
+/* OUT and IN: a NAKed transaction is repeated, as a host controller does, until it is
+ * answered otherwise or retry_ns has passed since the call (0: one transaction); *naks
+ * counts the NAKed repeats before the last transaction. */
 board_usb_status_t board_usb_out(uint8_t addr, uint8_t ep, bool data1, const uint8_t *d,
-                                 size_t n);
+                                 size_t n, uint64_t retry_ns, uint32_t *naks);
 /* IN token: up to max bytes into d; *n the length, *data1 the data PID's toggle. */
 board_usb_status_t board_usb_in(uint8_t addr, uint8_t ep, uint8_t *d, size_t max, size_t *n,
-                                bool *data1);
+                                bool *data1, uint64_t retry_ns, uint32_t *naks);
 
 #endif

@@ -247,12 +247,9 @@ static void op_usb(uint8_t op, const uint8_t *p, size_t len, reply_t *rep)
             rep->status = ST_MALFORMED;
             return;
         }
-        uint64_t t0 = board_now(), retry = (uint64_t)get_u32(p + 3) * 1000u;
         uint32_t naks = 0;
-        board_usb_status_t st;
-        while ((st = board_usb_out(p[0], p[1], p[2] != 0, p + 7, len - 7)) == BOARD_USB_NAK &&
-               board_now() - t0 < retry)
-            naks++;
+        board_usb_status_t st = board_usb_out(p[0], p[1], p[2] != 0, p + 7, len - 7,
+                                              (uint64_t)get_u32(p + 3) * 1000u, &naks);
         realtime_hold_back();
         rep->status = (uint8_t)st;
         put_u32(rep->payload, naks);
@@ -265,15 +262,11 @@ static void op_usb(uint8_t op, const uint8_t *p, size_t len, reply_t *rep)
             rep->status = ST_MALFORMED;
             return;
         }
-        uint64_t t0 = board_now(), retry = (uint64_t)get_u32(p + 4) * 1000u;
         uint32_t naks = 0;
         size_t n = 0;
         bool data1 = false;
-        board_usb_status_t st;
-        while ((st = board_usb_in(p[0], p[1], rep->payload + 13, get_u16(p + 2), &n, &data1)) ==
-                   BOARD_USB_NAK &&
-               board_now() - t0 < retry)
-            naks++;
+        board_usb_status_t st = board_usb_in(p[0], p[1], rep->payload + 13, get_u16(p + 2), &n,
+                                             &data1, (uint64_t)get_u32(p + 4) * 1000u, &naks);
         realtime_hold_back();
         rep->status = (uint8_t)st;
         rep->payload[0] = data1;

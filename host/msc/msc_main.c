@@ -187,13 +187,16 @@ static uint32_t be32(const uint8_t *p)
 }
 
 /* NAKed transactions are repeated by the server for up to one frame (1 ms of bus time,
- * each retry costing its own bus time as a host controller's would); the client then
- * asks again, so it checks its own timeout every frame. */
-#define NAK_RETRY_US 1000u
+ * each retry costing its own bus time as a host controller's would; --nak-retry-us);
+ * the client then asks again, so it checks its own timeout every frame. Another client
+ * of the same board waits that long for its turn: a shorter window lets it in sooner. */
+static uint32_t g_nak_retry_us = 1000u;
 
 static int tx_out(uint8_t addr, uint8_t ep, bool d1, const uint8_t *d, size_t n)
 {
-    uint8_t p[7 + 1023] = {addr, ep, d1, 0, 0, NAK_RETRY_US >> 8, NAK_RETRY_US & 0xFF};
+    uint8_t p[7 + 1023] = {addr, ep, d1, (uint8_t)(g_nak_retry_us >> 24),
+                           (uint8_t)(g_nak_retry_us >> 16), (uint8_t)(g_nak_retry_us >> 8),
+                           (uint8_t)g_nak_retry_us};
     memcpy(p + 7, d, n);
     uint8_t r[16];
     size_t rn;
@@ -208,8 +211,9 @@ static int tx_out(uint8_t addr, uint8_t ep, bool d1, const uint8_t *d, size_t n)
 
 static int tx_in(uint8_t addr, uint8_t ep, uint8_t *d, size_t max, size_t *n, bool *d1)
 {
-    uint8_t p[8] = {addr, ep, (uint8_t)(max >> 8), (uint8_t)max, 0, 0, NAK_RETRY_US >> 8,
-                    NAK_RETRY_US & 0xFF};
+    uint8_t p[8] = {addr, ep, (uint8_t)(max >> 8), (uint8_t)max, (uint8_t)(g_nak_retry_us >> 24),
+                    (uint8_t)(g_nak_retry_us >> 16), (uint8_t)(g_nak_retry_us >> 8),
+                    (uint8_t)g_nak_retry_us};
     static uint8_t r[13 + 1023];
     size_t rn;
     int st = request(OP_USB_IN, p, 8, r, sizeof r, &rn);
@@ -770,7 +774,10 @@ static void usage(FILE *f)
                "socket),\ncheck its descriptors and read the whole volume into OUT.img.\n"
                "  -v               log every SCSI command and its status\n"
                "  --chunk N        sectors per READ(10) (default 64, 1..128)\n"
-               "  --max-restarts N restarts from LBA 0 after a medium change (default 20)\n");
+               "  --max-restarts N restarts from LBA 0 after a medium change (default 20)\n"
+               "  --nak-retry-us N NAKed transactions repeated by the server for up to N us\n"
+               "                   per request (default 1000, 0 = one transaction)\n"
+               );
 }
 
 int main(int argc, char **argv)
@@ -779,6 +786,7 @@ int main(int argc, char **argv)
         {"sim", required_argument, NULL, 's'},     {"image", required_argument, NULL, 'i'},
         {"verbose", no_argument, NULL, 'v'},       {"chunk", required_argument, NULL, 'c'},
         {"max-restarts", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
+        {"nak-retry-us", required_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
     const char *sock = NULL, *image = NULL;
@@ -797,6 +805,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'r': max_restarts = (unsigned)strtoul(optarg, NULL, 0); break;
+        case 'n': g_nak_retry_us = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

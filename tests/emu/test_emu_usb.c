@@ -15,6 +15,8 @@
 
 #include "emu.h"
 
+static uint32_t nk; /* NAKed repeats (none asked for here) */
+
 #define US 1000ull
 #define MS 1000000ull
 
@@ -341,21 +343,21 @@ static void test_in_transactions(void **state)
     uint8_t d[64];
     size_t n;
     bool d1;
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_NAK);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_NAK);
     ep_set(0, T_CONTROL | RX(VALID) | TX(STALL));
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_STALL);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_STALL);
     ep_set(0, T_CONTROL | RX(VALID) | TX(DIS));
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_NOANSWER);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_NOANSWER);
     static const uint8_t desc[18] = {18, 1, 0x00, 0x02, 0, 0, 0, 64, 0x83, 0x04,
                                      0x40, 0x57, 0x00, 0x01, 1, 2, 3, 1};
     pma_put(0x40, desc, sizeof desc);
     pma_w(2, 18);
     ep_set(0, T_CONTROL | RX(VALID) | TX(VALID) | DTOG_TX);
-    assert_int_equal(board_usb_in(0, 0, d, 8, &n, &d1), BOARD_USB_BABBLE);
+    assert_int_equal(board_usb_in(0, 0, d, 8, &n, &d1, 0, &nk), BOARD_USB_BABBLE);
     uint16_t r = rd(EPR(0));
     assert_int_equal(r & STAT_TX, TX(VALID));
     assert_false(r & CTR_TX);
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_ACK);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_ACK);
     assert_int_equal(n, 18);
     assert_true(d1);
     assert_memory_equal(d, desc, 18);
@@ -364,11 +366,11 @@ static void test_in_transactions(void **state)
     assert_false(r & DTOG_TX);
     assert_int_equal(r & STAT_TX, TX(NAK));
     assert_int_equal(rd(ISTR) & 0x1F, 0x00); /* DIR 0: IN */
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_NAK);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_NAK);
     /* A zero-length packet, DATA0. */
     pma_w(2, 0);
     ep_set(0, T_CONTROL | RX(VALID) | TX(VALID));
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_ACK);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_ACK);
     assert_int_equal(n, 0);
     assert_false(d1);
 }
@@ -381,17 +383,17 @@ static void test_out_transactions(void **state)
     device_up(RX(NAK) | TX(NAK));
     uint8_t d[64];
     memset(d, 0xA5, sizeof d);
-    assert_int_equal(board_usb_out(0, 0, true, d, 10), BOARD_USB_NAK);
+    assert_int_equal(board_usb_out(0, 0, true, d, 10, 0, &nk), BOARD_USB_NAK);
     ep_set(0, T_CONTROL | RX(STALL));
-    assert_int_equal(board_usb_out(0, 0, true, d, 10), BOARD_USB_STALL);
+    assert_int_equal(board_usb_out(0, 0, true, d, 10, 0, &nk), BOARD_USB_STALL);
     ep_set(0, T_CONTROL | RX(DIS));
-    assert_int_equal(board_usb_out(0, 0, true, d, 10), BOARD_USB_NOANSWER);
+    assert_int_equal(board_usb_out(0, 0, true, d, 10, 0, &nk), BOARD_USB_NOANSWER);
     ep_set(0, T_CONTROL | RX(VALID) | DTOG_RX);
     /* Wrong toggle (DATA0 while DTOG_RX = 1): ACK, nothing received. */
-    assert_int_equal(board_usb_out(0, 0, false, d, 10), BOARD_USB_ACK);
+    assert_int_equal(board_usb_out(0, 0, false, d, 10, 0, &nk), BOARD_USB_ACK);
     assert_false(rd(EPR(0)) & CTR_RX);
     assert_int_equal(rd(EPR(0)) & STAT_RX, RX(VALID));
-    assert_int_equal(board_usb_out(0, 0, true, d, 10), BOARD_USB_ACK);
+    assert_int_equal(board_usb_out(0, 0, true, d, 10, 0, &nk), BOARD_USB_ACK);
     uint16_t r = rd(EPR(0));
     assert_true(r & CTR_RX);
     assert_false(r & SETUP);
@@ -403,12 +405,12 @@ static void test_out_transactions(void **state)
     wr(EPR(0), (r & 0x070Fu) | CTR_TX);
     ep_set(0, T_CONTROL | RX(VALID));
     uint8_t big[65] = {0};
-    assert_int_equal(board_usb_out(0, 0, false, big, 65), BOARD_USB_STALL);
+    assert_int_equal(board_usb_out(0, 0, false, big, 65, 0, &nk), BOARD_USB_STALL);
     assert_false(rd(EPR(0)) & CTR_RX);
     /* STATUS_OUT: a non-empty OUT is STALLed, a zero-length one ACKed. */
     ep_set(0, T_CONTROL | KIND | RX(VALID));
-    assert_int_equal(board_usb_out(0, 0, false, d, 1), BOARD_USB_STALL);
-    assert_int_equal(board_usb_out(0, 0, false, d, 0), BOARD_USB_ACK);
+    assert_int_equal(board_usb_out(0, 0, false, d, 1, 0, &nk), BOARD_USB_STALL);
+    assert_int_equal(board_usb_out(0, 0, false, d, 0, 0, &nk), BOARD_USB_ACK);
     assert_true(rd(EPR(0)) & CTR_RX);
     assert_int_equal(pma_r(6) & 0x3FF, 0);
 }
@@ -448,7 +450,7 @@ static void test_sof_esof_suspend_wakeup(void **state)
     uint8_t d[8];
     size_t n;
     bool d1;
-    (void)board_usb_in(0, 0, d, 8, &n, &d1);
+    (void)board_usb_in(0, 0, d, 8, &n, &d1, 0, &nk);
     assert_true(rd(ISTR) & I_WKUP);
     assert_false(rd(CNTR) & 0x0004u);
 }
@@ -491,7 +493,7 @@ static void test_bus_time(void **state)
     /* Just after a SOF, so no frame boundary interferes. */
     board_wait(1 * MS + 10 * US);
     uint64_t t0 = board_now();
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_NAK);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_NAK);
     uint64_t nak_ns = board_now() - t0;
     /* 35 + 6.5 + 19 bits = 60.5 bits = 5041.7 ns (no stuffing in these packets). */
     assert_in_range(nak_ns, 5041, 5041 + 2 * 14);
@@ -501,12 +503,12 @@ static void test_bus_time(void **state)
     pma_put(0x40, zeros, 8);
     ep_set(0, T_CONTROL | RX(VALID) | TX(VALID));
     t0 = board_now();
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_ACK);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_ACK);
     uint64_t tz = board_now() - t0;
     pma_put(0x40, ones, 8);
     ep_set(0, T_CONTROL | RX(VALID) | TX(VALID) | DTOG_TX); /* same DATA0 PID */
     t0 = board_now();
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_ACK);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_ACK);
     uint64_t tf = board_now() - t0;
     /* 64 ones: 10 stuffed bits (every sixth), plus what the CRC changes: 9..13 bits. */
     assert_in_range(tf - tz, 9 * 83, 13 * 84);
@@ -516,10 +518,41 @@ static void test_bus_time(void **state)
     uint64_t next_sof = t_end + ((board_now() - t_end) / MS + 1) * MS;
     board_wait(next_sof - 3 * US - board_now());
     uint16_t fn_before = rd(FNR) & 0x7FF;
-    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1), BOARD_USB_NAK);
+    assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk), BOARD_USB_NAK);
     /* SOF (35 bits) + 2 bits gap + the 60.5-bit NAK transaction after the SOF */
     assert_true(board_now() >= next_sof + 8000);
     assert_int_equal(rd(FNR) & 0x7FF, (fn_before + 1) & 0x7FF);
+}
+
+/* NAKed repeats inside one call (retry_ns) are the same transactions, at the same
+ * times, as the host repeating them one by one; across a SOF too. */
+static void test_nak_retry_equals_repeats(void **state)
+{
+    (void)state;
+    clocks(true, false);
+    device_up(RX(VALID) | TX(NAK));
+    uint8_t d[64];
+    size_t n;
+    bool d1;
+    const uint64_t windows[2] = {100 * US, 1500 * US};
+    for (unsigned w = 0; w < 2; w++) {
+        board_wait(g_reset_end + (4 * w + 1) * MS + 10 * US - board_now());
+        uint64_t a0 = board_now(), nak0 = emu_stats()->usb_nak, in0 = emu_stats()->usb_in;
+        assert_int_equal(board_usb_in(0, 0, d, 64, &n, &d1, windows[w], &nk), BOARD_USB_NAK);
+        uint64_t a_dur = board_now() - a0, a_naks = nk;
+        uint64_t a_stat = emu_stats()->usb_nak - nak0, a_in = emu_stats()->usb_in - in0;
+        board_wait(g_reset_end + (4 * w + 3) * MS + 10 * US - board_now());
+        uint64_t b0 = board_now();
+        uint32_t k = 0;
+        while (board_usb_in(0, 0, d, 64, &n, &d1, 0, &nk) == BOARD_USB_NAK &&
+               board_now() - b0 < windows[w])
+            k++;
+        assert_int_equal(board_now() - b0, a_dur);
+        assert_int_equal(k, a_naks);
+        assert_int_equal(a_stat, a_naks + 1);
+        assert_int_equal(a_in, a_naks + 1);
+        assert_true(a_naks >= (windows[w] - 100 * US) / 5100); /* one SOF gap at most */
+    }
 }
 
 /* PA12 driven low as a GPIO output while PDWN = 1: the host sees no device. */
@@ -554,6 +587,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bus_reset_clears, open_bare, close_bare),
         cmocka_unit_test_setup_teardown(test_bus_time, open_bare, close_bare),
         cmocka_unit_test_setup_teardown(test_detach_by_pa12, open_bare, close_bare),
+        cmocka_unit_test_setup_teardown(test_nak_retry_equals_repeats, open_bare, close_bare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -220,6 +220,7 @@ typedef struct emu_usb {
     uint16_t host_frame;
     uint64_t reset_detect_ns; /* SE0 long enough to be a reset (2.5 us in) */
     uint64_t reset_end_ns;
+    bool reset_unseen;        /* the reset began while the device could not see it */
 } emu_usb_t;
 
 enum emu_stop {

@@ -188,7 +188,12 @@ static uint64_t wire_bits(uint8_t pid, const uint8_t *p, size_t n, bool with_crc
 
 static uint64_t token_hb(uint8_t pid, uint8_t addr, uint8_t ep)
 {
-    return 2u * wire_bits(pid, NULL, 0, false, (uint16_t)(addr | (uint16_t)ep << 7));
+    static uint64_t memo[4][128][16];
+    unsigned k = pid == PID_OUT ? 0u : pid == PID_IN ? 1u : pid == PID_SETUP ? 2u : 3u;
+    uint64_t *m = &memo[k][addr & 0x7Fu][ep & 15u];
+    if (!*m)
+        *m = 2u * wire_bits(pid, NULL, 0, false, (uint16_t)(addr | (uint16_t)ep << 7));
+    return *m;
 }
 
 static uint64_t data_hb(bool data1, const uint8_t *d, size_t n)
@@ -199,7 +204,9 @@ static uint64_t data_hb(bool data1, const uint8_t *d, size_t n)
 
 static uint64_t handshake_hb(uint8_t pid)
 {
-    return 2u * wire_bits(pid, NULL, 0, false, 0);
+    /* Every handshake PID has the same bits count (no stuffing in 8 bits after SYNC). */
+    (void)pid;
+    return 2u * 19u;
 }
 
 /* ---- the device ---- */
@@ -413,6 +420,7 @@ void usb_write(uint32_t off, uint32_t v, uint32_t mask)
             U.esof_ns = emu_now() + FRAME_NS + ESOF_MARGIN_NS;
         }
         emu_kick();
+        usb_update();
         break;
     }
     case 0x44:
@@ -497,6 +505,13 @@ static bool pma_copy_in(uint16_t addr, const uint8_t *d, size_t n)
 void usb_update(void)
 {
     uint64_t now = emu_now();
+    if (U.reset_unseen && U.bus == USB_BUS_RESET && receiving()) {
+        /* The SIE needs the SE0 for 2.5 us from when it can see it. */
+        U.reset_unseen = false;
+        U.reset_detect_ns = now + RESET_DETECT_NS;
+        if (U.reset_detect_ns > U.reset_end_ns)
+            U.reset_detect_ns = EMU_NEVER;
+    }
     for (;;) {
         uint64_t t = EMU_NEVER;
         int ev = 0;
@@ -512,14 +527,19 @@ void usb_update(void)
             break;
         switch (ev) {
         case 1:
+            /* SE0 seen only by a receiving transceiver: one that comes up while the
+             * reset lasts sees it 2.5 us later (above). */
             U.reset_detect_ns = EMU_NEVER;
-            if (receiving() || ((U.cntr & CNTR_FRES) && E.powered))
+            if (receiving()) {
                 usb_reset_event();
-            if (receiving())
                 activity();
+            } else {
+                U.reset_unseen = true;
+            }
             break;
         case 2:
             U.reset_end_ns = EMU_NEVER;
+            U.reset_unseen = false;
             U.bus = USB_BUS_ACTIVE;
             U.sof_ns = t + FRAME_NS;
             U.esof_ns = t + FRAME_NS + ESOF_MARGIN_NS;
@@ -565,6 +585,9 @@ void usb_update(void)
 uint64_t usb_next_event_ns(void)
 {
     uint64_t t = U.reset_detect_ns;
+    /* A transceiver coming out of power-down while a reset lasts. */
+    if (U.reset_unseen && U.analog_ready_ns < t && U.analog_ready_ns > emu_now())
+        t = U.analog_ready_ns;
     if (U.reset_end_ns < t)
         t = U.reset_end_ns;
     if (U.sof_ns < t)

@@ -117,6 +117,11 @@ static void put_u16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)v;
 }
 
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static void put_u32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
@@ -237,29 +242,44 @@ static void op_usb(uint8_t op, const uint8_t *p, size_t len, reply_t *rep)
         realtime_hold_back();
         reply_time(rep);
         return;
-    case OP_USB_OUT:
-        if (len < 3 || len - 3 > USB_PACKET_MAX || p[0] > 0x7F || p[1] > 15 || p[2] > 1) {
+    case OP_USB_OUT: {
+        if (len < 7 || len - 7 > USB_PACKET_MAX || p[0] > 0x7F || p[1] > 15 || p[2] > 1) {
             rep->status = ST_MALFORMED;
             return;
         }
-        rep->status = (uint8_t)board_usb_out(p[0], p[1], p[2] != 0, p + 3, len - 3);
+        uint64_t t0 = board_now(), retry = (uint64_t)get_u32(p + 3) * 1000u;
+        uint32_t naks = 0;
+        board_usb_status_t st;
+        while ((st = board_usb_out(p[0], p[1], p[2] != 0, p + 7, len - 7)) == BOARD_USB_NAK &&
+               board_now() - t0 < retry)
+            naks++;
         realtime_hold_back();
-        reply_time(rep);
+        rep->status = (uint8_t)st;
+        put_u32(rep->payload, naks);
+        put_u64(rep->payload + 4, board_now());
+        rep->len = 12;
         return;
+    }
     case OP_USB_IN: {
-        if (len != 4 || p[0] > 0x7F || p[1] > 15 || get_u16(p + 2) > USB_PACKET_MAX) {
+        if (len != 8 || p[0] > 0x7F || p[1] > 15 || get_u16(p + 2) > USB_PACKET_MAX) {
             rep->status = ST_MALFORMED;
             return;
         }
+        uint64_t t0 = board_now(), retry = (uint64_t)get_u32(p + 4) * 1000u;
+        uint32_t naks = 0;
         size_t n = 0;
         bool data1 = false;
-        board_usb_status_t st =
-            board_usb_in(p[0], p[1], rep->payload + 9, get_u16(p + 2), &n, &data1);
+        board_usb_status_t st;
+        while ((st = board_usb_in(p[0], p[1], rep->payload + 13, get_u16(p + 2), &n, &data1)) ==
+                   BOARD_USB_NAK &&
+               board_now() - t0 < retry)
+            naks++;
         realtime_hold_back();
         rep->status = (uint8_t)st;
         rep->payload[0] = data1;
-        put_u64(rep->payload + 1, board_now());
-        rep->len = (uint16_t)(9 + (st == BOARD_USB_ACK ? n : 0));
+        put_u32(rep->payload + 1, naks);
+        put_u64(rep->payload + 5, board_now());
+        rep->len = (uint16_t)(13 + (st == BOARD_USB_ACK ? n : 0));
         return;
     }
     default:

@@ -1,0 +1,166 @@
+#!/bin/sh
+# USB end to end on the emulated Blue Pill: the real firmware ELF on flashbridge-emu,
+# flashbridge-msc enumerating it and reading the whole volume into an image through
+# bulk-only transport, then the image checked as a PC would see it:
+#   fsck.fat -n        no error (dosfstools)
+#   mdir               the volume's files, the data file with its exact size (mtools)
+#   mcopy              the data file's bytes = `flashbridge file get`, CONFIG.BIN = the
+#                      config zone (`flashbridge config read`)
+#
+# test_usb_e2e.sh CASE EMU ELF MSC CLI SIM
+#   CASE  empty    an empty data file
+#         ff1m     a 1 MiB file of 0xFF bytes (written by flashbridge-sim, whose core
+#                  writes the same flash format, because 1 MiB over the emulated I2C
+#                  takes minutes; the emulated firmware mounts and serves it)
+#         growing  a file that grows over I2C (a second client on the same socket)
+#                  while flashbridge-msc reads: the image's file must be a prefix of
+#                  the final file and fsck clean
+# Prints each step's wall time. dosfstools and mtools come from `make deps`.
+set -eu
+case_=$1 emu=$2 elf=$3 msc=$4 cli=$5 sim=$6
+fsck=$(command -v fsck.fat || echo /usr/sbin/fsck.fat)
+for t in "$fsck" mdir mcopy; do
+    command -v "$t" >/dev/null 2>&1 || [ -x "$t" ] || {
+        echo "test_usb_e2e: $t missing (make deps installs dosfstools and mtools)" >&2; exit 1; }
+done
+[ -f "$elf" ] || { echo "test_usb_e2e: firmware ELF missing: $elf (make firmware)" >&2; exit 1; }
+export MTOOLS_SKIP_CHECK=1
+dir=$(mktemp -d /tmp/fb-usb-e2e-XXXXXX)
+emu_pid=
+cleanup() {
+    [ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null || true
+    [ -n "${grow_pid:-}" ] && kill "$grow_pid" 2>/dev/null || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+sock=$dir/fb.sock
+t0=$(date +%s.%N)
+step() {
+    printf '[%6.1f s] %s\n' "$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { print a - b }')" "$*"
+}
+fail() {
+    echo "test_usb_e2e($case_): FAIL: $*" >&2
+    [ -f "$dir/emu.log" ] && sed 's/^/  emu: /' "$dir/emu.log" >&2
+    exit 1
+}
+
+# Start a server ($1 = its program and options) on $sock; waits for "listening".
+start() {
+    rm -f "$dir/emu.log"
+    "$@" --socket "$sock" --flash-image "$dir/w25q64.img" \
+         --config-image "$dir/stm32f103.img" --bus-khz 400 >"$dir/emu.log" 2>&1 &
+    emu_pid=$!
+    i=0
+    until grep -q listening "$dir/emu.log" 2>/dev/null; do
+        i=$((i + 1))
+        [ "$i" -le 400 ] && kill -0 "$emu_pid" 2>/dev/null || fail "server did not start"
+        sleep 0.05
+    done
+}
+stop() {
+    "$cli" -q --sim "$sock" info >/dev/null 2>&1 || true
+    kill -TERM "$emu_pid"
+    wait "$emu_pid" 2>/dev/null || true
+    emu_pid=
+}
+fb() {
+    "$cli" -q --sim "$sock" "$@"
+}
+
+# The image as a PC sees it; $1 = the data file's expected content.
+check_image() {
+    img=$1 want=$2
+    out=$("$fsck" -n "$img" 2>&1) || fail "fsck.fat -n: $out"
+    echo "$out" | sed 's/^/  fsck: /'
+    list=$(mdir -i "$img" :: 2>&1) || fail "mdir: $list"
+    echo "$list" | sed 's/^/  mdir: /'
+    name=$(fb file name | tr -d ' \r\n')
+    # mdir shows 8.3 names as "NAME     EXT"; mcopy wants NAME.EXT
+    mcopy -n -i "$img" "::$name" "$dir/got.bin" 2>"$dir/mcopy.err" ||
+        fail "mcopy ::$name: $(cat "$dir/mcopy.err")"
+    mcopy -n -i "$img" ::CONFIG.BIN "$dir/config.bin" || fail "mcopy ::CONFIG.BIN"
+    fb config read --out "$dir/config.ref"
+    cmp -s "$dir/config.bin" "$dir/config.ref" || fail "CONFIG.BIN differs from config read"
+    mcopy -n -i "$img" ::INFO.TXT "$dir/info.txt" || fail "mcopy ::INFO.TXT"
+    sed 's/^/  INFO.TXT: /' "$dir/info.txt"
+    echo "$list" | grep -q "$(echo "$name" | cut -d. -f1)" || fail "mdir does not list $name"
+    if [ "$case_" = growing ]; then
+        gs=$(wc -c <"$dir/got.bin")
+        [ "$gs" -le "$(wc -c <"$want")" ] || fail "image's file ($gs B) longer than the final file"
+        head -c "$gs" "$want" | cmp -s - "$dir/got.bin" ||
+            fail "the image's file ($gs B) is not a prefix of the final file"
+        step "image's $name: $gs bytes, a prefix of the final $(wc -c <"$want") bytes"
+    else
+        cmp -s "$dir/got.bin" "$want" ||
+            fail "the image's $name ($(wc -c <"$dir/got.bin") B) differs from file get ($(wc -c <"$want") B)"
+        step "image's $name = file get ($(wc -c <"$want") bytes); CONFIG.BIN = config read"
+    fi
+}
+
+read_volume() {
+    step "flashbridge-msc"
+    "$msc" --sim "$sock" --image "$dir/vol.img" -v >"$dir/msc.log" 2>&1 ||
+        { cat "$dir/msc.log" >&2; fail "flashbridge-msc failed"; }
+    grep -v '^\[' "$dir/msc.log" | sed 's/^/  msc: /'
+    grep -c 'SCSI' "$dir/msc.log" | sed 's/^/  SCSI commands logged: /'
+}
+
+case $case_ in
+empty)
+    start "$emu" "$elf" --stats ${FB_EMU_EXTRA:-}
+    step "firmware booted"
+    fb file clear
+    read_volume
+    fb file get --out "$dir/want.bin"
+    check_image "$dir/vol.img" "$dir/want.bin"
+    stop
+    ;;
+ff1m)
+    start "$sim"
+    head -c 1048576 /dev/zero | tr '\0' '\377' >"$dir/ff.bin"
+    fb file clear
+    fb file put "$dir/ff.bin"
+    stop
+    step "1 MiB of 0xFF written (flashbridge-sim)"
+    start "$emu" "$elf" --stats ${FB_EMU_EXTRA:-}
+    step "firmware booted on that flash"
+    [ "$(fb file size)" = 1048576 ] || fail "file size $(fb file size) after the emulated boot"
+    read_volume
+    fb file get --out "$dir/want.bin"
+    cmp -s "$dir/want.bin" "$dir/ff.bin" || fail "file get differs from what was put"
+    check_image "$dir/vol.img" "$dir/want.bin"
+    stop
+    ;;
+growing)
+    start "$emu" "$elf" --stats ${FB_EMU_EXTRA:-}
+    step "firmware booted"
+    fb file clear
+    i=0
+    : >"$dir/sent.bin"
+    # The appender: 20 records of 100 bytes, one every 100 ms of its own (virtual) time,
+    # as a second client while flashbridge-msc reads.
+    (
+        while [ "$i" -lt 20 ]; do
+            printf 'record %04d %0*d\n' "$i" 88 0 >"$dir/rec.bin"
+            "$cli" -q --sim "$sock" file put "$dir/rec.bin" || exit 1
+            cat "$dir/rec.bin" >>"$dir/sent.bin"
+            i=$((i + 1))
+        done
+    ) &
+    grow_pid=$!
+    read_volume
+    wait "$grow_pid" || fail "the I2C appender failed"
+    grow_pid=
+    fb file get --out "$dir/want.bin"
+    cmp -s "$dir/want.bin" "$dir/sent.bin" || fail "file get differs from what was appended"
+    grep -q 'UNIT ATTENTION' "$dir/msc.log" && step "a medium change was reported and the read restarted"
+    check_image "$dir/vol.img" "$dir/want.bin"
+    stop
+    ;;
+*)
+    echo "usage: test_usb_e2e.sh empty|ff1m|growing EMU ELF MSC CLI SIM" >&2
+    exit 2
+    ;;
+esac
+sed 's/^/  emu: /' "$dir/emu.log" | grep -E 'USB:|I2C latency|stalls|violations' || true
+step "PASS ($case_)"

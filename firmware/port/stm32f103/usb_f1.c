@@ -117,7 +117,7 @@ static void bus_reset(void)
     *bd(0, BD_COUNT_TX) = 0;
     *bd(0, BD_ADDR_RX) = PMA_EP0_RX;
     *bd(0, BD_COUNT_RX) = USB_COUNT_RX_64;
-    ep_set_rw(0, USB_EP_TYPE_CONTROL | 0u);
+    ep_set_rw(0, USB_EP_TYPE_CONTROL); /* EA = 0 */
     ep_reset_tx(0);
     ep_reset_rx(0);
     ep_set_stat_rx(0, USB_STAT_VALID);

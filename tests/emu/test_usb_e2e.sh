@@ -187,5 +187,5 @@ growing)
     exit 2
     ;;
 esac
-sed 's/^/  emu: /' "$dir/emu.log" | grep -E 'USB:|I2C latency|stalls|violations' || true
+sed 's/^/  emu: /' "$dir/emu.log" | grep -E 'instructions|USB:|I2C latency|stalls|violations' || true
 step "PASS ($case_)"

@@ -167,7 +167,7 @@ static uint64_t wire_bits(uint8_t pid, const uint8_t *p, size_t n, bool with_crc
     uint16_t crc = with_crc16 ? crc16(p, n) : 0;
     uint8_t tail[2] = {(uint8_t)crc, (uint8_t)(crc >> 8)};
     const uint8_t *parts[3] = {pre, p, tail};
-    size_t lens[3] = {npre, p ? n : 0, with_crc16 ? 2u : 0u};
+    const size_t lens[3] = {npre, p ? n : 0, with_crc16 ? 2u : 0u};
     for (int k = 0; k < 3; k++) {
         for (size_t i = 0; i < lens[k]; i++) {
             for (int b = 0; b < 8; b++) {
@@ -449,7 +449,7 @@ uint32_t usb_pma_read(uint32_t off)
     if (off & 2u)
         return 0; /* the high half of each 32-bit location */
     unsigned i = (off / 4u) * 2u;
-    if (i >= PMA_SIZE)
+    if (i + 1u >= PMA_SIZE)
         return 0;
     return (uint32_t)U.pma[i] | (uint32_t)U.pma[i + 1] << 8;
 }
@@ -459,7 +459,7 @@ void usb_pma_write(uint32_t off, uint32_t v, uint32_t mask)
     if (off & 2u)
         return;
     unsigned i = (off / 4u) * 2u;
-    if (i >= PMA_SIZE)
+    if (i + 1u >= PMA_SIZE)
         return;
     if ((mask & 0xFFFFu) != 0xFFFFu) {
         /* RM0008 §23.5.3: the packet memory is written as half-words. */

@@ -273,10 +273,8 @@ static int transfer(pipe_t *p, uint8_t *buf, size_t len, size_t *done, const cha
                          p->ep, n, len - off, len);
                 memcpy(buf + off, pk, n);
                 off += n;
-                if (n < p->mps) {
-                    zlp = false;
+                if (n < p->mps)
                     break; /* short packet: the transfer ends */
-                }
                 zlp = false;
                 continue;
             }

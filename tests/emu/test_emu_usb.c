@@ -244,7 +244,7 @@ static void test_epr_write_semantics(void **state)
     (void)state;
     clocks(true, false);
     device_up(RX(VALID) | TX(NAK));
-    wr(EPR(1), 0x0000u | 0x0001u); /* EA = 1, no toggles */
+    wr(EPR(1), 0x0001u); /* EA = 1, no toggles */
     assert_int_equal(rd(EPR(1)), 0x0001u);
     wr(EPR(1), STAT_RX | DTOG_TX | 0x0001u); /* toggles: STAT_RX 00 -> 11, DTOG_TX 1 */
     assert_int_equal(rd(EPR(1)), STAT_RX | DTOG_TX | 0x0001u);

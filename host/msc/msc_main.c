@@ -44,6 +44,7 @@
 #define OP_USB_SETUP 0x08
 #define OP_USB_OUT 0x09
 #define OP_USB_IN 0x0A
+#define OP_USB_SUSPEND 0x0B
 
 enum { USB_ACK, USB_NAK, USB_STALL, USB_NOANSWER, USB_BABBLE };
 static const char *const usb_outcome[] = {"ACK", "NAK", "STALL", "no answer", "babble"};
@@ -773,6 +774,8 @@ static void usage(FILE *f)
                "  -v               log every SCSI command and its status\n"
                "  --chunk N        sectors per READ(10) (default 64, 1..128)\n"
                "  --max-restarts N restarts from LBA 0 after a medium change (default 20)\n"
+               "  --suspend-ms N   after enumeration, suspend the bus for N ms (no SOF; the\n"
+               "                   device must suspend and wake up on the resume)\n"
                "  --nak-retry-us N NAKed transactions repeated by the server for up to N us\n"
                "                   per request (default 1000, 0 = one transaction)\n"
                );
@@ -785,10 +788,11 @@ int main(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},       {"chunk", required_argument, NULL, 'c'},
         {"max-restarts", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
         {"nak-retry-us", required_argument, NULL, 'n'},
+        {"suspend-ms", required_argument, NULL, 'u'},
         {NULL, 0, NULL, 0},
     };
     const char *sock = NULL, *image = NULL;
-    unsigned chunk = 64, max_restarts = 20;
+    unsigned chunk = 64, max_restarts = 20, suspend_ms = 0;
     int c;
     while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
         switch (c) {
@@ -804,6 +808,7 @@ int main(int argc, char **argv)
             break;
         case 'r': max_restarts = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'n': g_nak_retry_us = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'u': suspend_ms = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -816,6 +821,14 @@ int main(int argc, char **argv)
     connect_sim(sock);
     uint64_t t_start = g_now;
     enumerate(&g_dev);
+    if (suspend_ms) {
+        /* Selective suspend as a PC's autosuspend does it: no SOF for suspend_ms; the
+         * next transaction resumes the bus (20 ms of K, USB 2.0 §7.1.7.7). */
+        uint8_t r[8];
+        request(OP_USB_SUSPEND, NULL, 0, r, sizeof r, NULL);
+        wait_ns((uint64_t)suspend_ms * MS);
+        vlog("bus suspended %u ms, resuming", suspend_ms);
+    }
 
     uint8_t inq[36];
     uint8_t cdb_inq[6] = {0x12, 0, 0, 0, 36, 0};

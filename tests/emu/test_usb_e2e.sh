@@ -9,7 +9,8 @@
 #
 # test_usb_e2e.sh CASE EMU ELF MSC CLI SIM
 #   CASE  empty    an empty data file (cleared by flashbridge-sim, whose core writes the
-#                  same flash format, with the blank chip's background check done)
+#                  same flash format, with the blank chip's background check done); the
+#                  bus suspended for 50 ms after enumeration (the device must wake up)
 #         ff1m     a 1 MiB file of 0xFF bytes (written, and read back with file get, by
 #                  flashbridge-sim on the same flash images, whose core writes the same
 #                  format, because 1 MiB over the emulated I2C takes minutes; the
@@ -100,8 +101,8 @@ check_image() {
 }
 
 read_volume() {
-    step "flashbridge-msc"
-    "$msc" --sim "$sock" --image "$dir/vol.img" -v >"$dir/msc.log" 2>&1 ||
+    step "flashbridge-msc $*"
+    "$msc" --sim "$sock" --image "$dir/vol.img" -v "$@" >"$dir/msc.log" 2>&1 ||
         { cat "$dir/msc.log" >&2; fail "flashbridge-msc failed"; }
     grep -v '^\[' "$dir/msc.log" | sed 's/^/  msc: /'
     grep -c 'SCSI' "$dir/msc.log" | sed 's/^/  SCSI commands logged: /'
@@ -129,7 +130,10 @@ empty)
     step "data file cleared, background check done (flashbridge-sim)"
     start "$emu" "$elf" --stats ${FB_EMU_EXTRA:-}
     step "firmware booted"
-    read_volume
+    # A PC's autosuspend between enumeration and the first command: the device suspends
+    # (no SOF) and must wake up on the resume.
+    read_volume --suspend-ms 50
+    grep -q 'bus suspended 50 ms' "$dir/msc.log" || fail "no suspend in the session"
     fb file get --out "$dir/want.bin"
     check_image "$dir/vol.img" "$dir/want.bin"
     stop

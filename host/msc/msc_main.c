@@ -593,17 +593,19 @@ typedef struct stats {
     const char *name;
     unsigned sent, good, failed;
 } cmd_stat_t;
-static cmd_stat_t g_stats[16];
+static cmd_stat_t g_stats[32];
 
 static cmd_stat_t *stat_for(const char *name)
 {
-    for (unsigned i = 0; i < 16; i++) {
+    const unsigned n = sizeof g_stats / sizeof g_stats[0];
+    for (unsigned i = 0; i < n; i++) {
         if (!g_stats[i].name)
             g_stats[i].name = name;
         if (strcmp(g_stats[i].name, name) == 0)
             return &g_stats[i];
     }
-    return &g_stats[15];
+    g_stats[n - 1].name = "(others)";
+    return &g_stats[n - 1];
 }
 
 static void clear_halt(pipe_t *p)
@@ -631,6 +633,7 @@ typedef struct sense {
 } sense_t;
 
 enum { CMD_GOOD = 0, CMD_FAILED = 1, CMD_PHASE = 2 };
+static bool g_data_out; /* the next command's data phase goes to the device */
 
 static int scsi(const char *name, const uint8_t *cdb, uint8_t cdblen, uint8_t *data,
                 uint32_t len, uint32_t *residue, sense_t *sense);
@@ -655,6 +658,8 @@ static int scsi(const char *name, const uint8_t *cdb, uint8_t cdblen, uint8_t *d
 {
     cmd_stat_t *cs = stat_for(name);
     cs->sent++;
+    bool out = g_data_out; /* this command's only: REQUEST SENSE below reads */
+    g_data_out = false;
     uint32_t tag = ++g_tag;
     uint8_t cbw[31] = {'U', 'S', 'B', 'C'};
     memcpy(cbw + 4, &tag, 4); /* little-endian host: as the tag's bytes */
@@ -662,7 +667,7 @@ static int scsi(const char *name, const uint8_t *cdb, uint8_t cdblen, uint8_t *d
     cbw[9] = (uint8_t)(len >> 8);
     cbw[10] = (uint8_t)(len >> 16);
     cbw[11] = (uint8_t)(len >> 24);
-    cbw[12] = len ? 0x80 : 0x00; /* every command here reads (or moves nothing) */
+    cbw[12] = len && !out ? 0x80 : 0x00;
     cbw[13] = 0;
     cbw[14] = cdblen;
     memcpy(cbw + 15, cdb, cdblen);
@@ -672,8 +677,9 @@ static int scsi(const char *name, const uint8_t *cdb, uint8_t cdblen, uint8_t *d
         fail("%s: the CBW was refused (STALL)", name);
     }
     size_t got = 0;
-    if (len && transfer(&g_dev.bin, data, len, &got, name) == XFER_STALL)
-        clear_halt(&g_dev.bin); /* BOT §6.7.2: then the CSW */
+    pipe_t *dp = out ? &g_dev.bout : &g_dev.bin;
+    if (len && transfer(dp, data, len, &got, name) == XFER_STALL)
+        clear_halt(dp); /* BOT §6.7.2 / §6.7.3: then the CSW */
     uint8_t csw[64];
     size_t cn = 0;
     int tries = 0;
@@ -774,6 +780,8 @@ static void usage(FILE *f)
                "  -v               log every SCSI command and its status\n"
                "  --chunk N        sectors per READ(10) (default 64, 1..128)\n"
                "  --max-restarts N restarts from LBA 0 after a medium change (default 20)\n"
+               "  --extra-commands also send what PCs send besides (READ FORMAT CAPACITIES,\n"
+               "                   MODE SENSE(10), WRITE(10), READ(16), ...) and log the answers\n"
                "  --suspend-ms N   after enumeration, suspend the bus for N ms (no SOF; the\n"
                "                   device must suspend and wake up on the resume)\n"
                "  --nak-retry-us N NAKed transactions repeated by the server for up to N us\n"
@@ -789,10 +797,12 @@ int main(int argc, char **argv)
         {"max-restarts", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
         {"nak-retry-us", required_argument, NULL, 'n'},
         {"suspend-ms", required_argument, NULL, 'u'},
+        {"extra-commands", no_argument, NULL, 'x'},
         {NULL, 0, NULL, 0},
     };
     const char *sock = NULL, *image = NULL;
     unsigned chunk = 64, max_restarts = 20, suspend_ms = 0;
+    bool extra = false;
     int c;
     while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
         switch (c) {
@@ -809,6 +819,7 @@ int main(int argc, char **argv)
         case 'r': max_restarts = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'n': g_nak_retry_us = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'u': suspend_ms = (unsigned)strtoul(optarg, NULL, 0); break;
+        case 'x': extra = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -857,6 +868,46 @@ int main(int argc, char **argv)
     if (scsi("PREVENT ALLOW MEDIUM REMOVAL", cdb_pa, 6, NULL, 0, NULL, &s) != CMD_GOOD)
         printf("PREVENT ALLOW MEDIUM REMOVAL: refused, sense %02X/%02X/%02X\n", s.key, s.asc,
                s.ascq);
+
+    if (extra) {
+        /* Commands PCs send besides the essential ones (Windows: READ FORMAT CAPACITIES,
+         * MODE SENSE page 0x1C; macOS: MODE SENSE(10); Linux: SYNCHRONIZE CACHE, START
+         * STOP UNIT at eject; any: a WRITE, READ(16), VPD pages): each answered one way
+         * or another, the device still working after it. */
+        static const struct {
+            const char *name;
+            uint8_t cdb[16], len;
+            uint32_t alloc;
+            bool out;
+        } xs[] = {
+            {"READ FORMAT CAPACITIES", {0x23, 0, 0, 0, 0, 0, 0, 0, 0xFC, 0}, 10, 252, false},
+            {"MODE SENSE(10) page 3F", {0x5A, 0, 0x3F, 0, 0, 0, 0, 0, 0xC0, 0}, 10, 192, false},
+            {"MODE SENSE(6) page 1C", {0x1A, 0, 0x1C, 0, 0xC0, 0}, 6, 192, false},
+            {"MODE SENSE(6) page 08", {0x1A, 0, 0x08, 0, 0xC0, 0}, 6, 192, false},
+            {"INQUIRY VPD 80", {0x12, 1, 0x80, 0, 0xFF, 0}, 6, 255, false},
+            {"READ CAPACITY(16)", {0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0}, 16, 32,
+             false},
+            {"READ(16)", {0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}, 16, 512, false},
+            {"SYNCHRONIZE CACHE(10)", {0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 10, 0, false},
+            {"START STOP UNIT (start)", {0x1B, 0, 0, 0, 1, 0}, 6, 0, false},
+            {"WRITE(10)", {0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 10, 512, true},
+            {"TEST UNIT READY", {0}, 6, 0, false},
+        };
+        static uint8_t xb[512];
+        for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+            memset(xb, 0, sizeof xb);
+            g_data_out = xs[i].out;
+            int st = scsi(xs[i].name, xs[i].cdb, xs[i].len, xb, xs[i].alloc, &res, &s);
+            g_data_out = false;
+            if (st == CMD_GOOD)
+                printf("%s: good, %u bytes\n", xs[i].name, xs[i].alloc - res);
+            else if (st == CMD_FAILED)
+                printf("%s: check condition, sense %02X/%02X/%02X\n", xs[i].name, s.key, s.asc,
+                       s.ascq);
+            else
+                printf("%s: phase error (reset recovery done)\n", xs[i].name);
+        }
+    }
 
     uint8_t *img = NULL;
     unsigned restarts = 0;
@@ -912,7 +963,7 @@ int main(int argc, char **argv)
            image, blocks, blocks * 512u, (double)(t_end - t_read) / 1e9,
            (double)blocks * 512.0 / 1024.0 / ((double)(t_end - t_read) / 1e9), restarts,
            g_transactions, g_naks, (double)(g_now - t_start) / 1e9);
-    for (unsigned i = 0; i < 16 && g_stats[i].name; i++)
+    for (unsigned i = 0; i < sizeof g_stats / sizeof g_stats[0] && g_stats[i].name; i++)
         printf("  SCSI %-30s sent %u, good %u, check condition %u\n", g_stats[i].name,
                g_stats[i].sent, g_stats[i].good, g_stats[i].failed);
     close(g_fd);

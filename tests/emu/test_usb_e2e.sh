@@ -10,7 +10,9 @@
 # test_usb_e2e.sh CASE EMU ELF MSC CLI SIM
 #   CASE  empty    an empty data file (cleared by flashbridge-sim, whose core writes the
 #                  same flash format, with the blank chip's background check done); the
-#                  bus suspended for 50 ms after enumeration (the device must wake up)
+#                  bus suspended for 50 ms after enumeration (the device must wake up);
+#                  commands PCs send besides (READ FORMAT CAPACITIES, MODE SENSE(10),
+#                  WRITE(10): DATA PROTECT ...) before the volume is read
 #         ff1m     a 1 MiB file of 0xFF bytes (written, and read back with file get, by
 #                  flashbridge-sim on the same flash images, whose core writes the same
 #                  format, because 1 MiB over the emulated I2C takes minutes; the
@@ -132,8 +134,12 @@ empty)
     step "firmware booted"
     # A PC's autosuspend between enumeration and the first command: the device suspends
     # (no SOF) and must wake up on the resume.
-    read_volume --suspend-ms 50
+    # And the commands PCs send besides the essential ones (refused or answered, the
+    # device must go on working).
+    read_volume --suspend-ms 50 --extra-commands
     grep -q 'bus suspended 50 ms' "$dir/msc.log" || fail "no suspend in the session"
+    grep -q '^WRITE(10): check condition, sense 07/27/00' "$dir/msc.log" ||
+        fail "WRITE(10) not refused as write protected"
     fb file get --out "$dir/want.bin"
     check_image "$dir/vol.img" "$dir/want.bin"
     stop

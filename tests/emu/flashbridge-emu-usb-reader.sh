@@ -18,22 +18,14 @@ for a in "$@"; do
     prev=$a
 done
 [ -n "$sock" ] || { echo "flashbridge-emu-usb-reader: no --socket" >&2; exit 2; }
-fifo=$(mktemp -u /tmp/fb-usb-reader-XXXXXX)
-mkfifo "$fifo"
-"$emu" "$elf" --stats "$@" >"$fifo" &
-emu_pid=$!
-reader_pid=
-trap 'kill "$reader_pid" 2>/dev/null; kill -TERM "$emu_pid" 2>/dev/null; wait "$emu_pid"; rm -f "$fifo"; exit 0' TERM INT
-{
-    read -r line
-    echo "$line"
-    cat >/dev/null
-} <"$fifo" &
-while [ ! -S "$sock" ]; do sleep 0.02; done
+# The reader waits for the socket, then reads until the server is gone (a read that
+# fails ends the loop); the emulator replaces this shell, so the caller's SIGTERM and
+# its "listening" line are the emulator's own.
 (
+    while [ ! -S "$sock" ]; do sleep 0.02; done
     img=$(mktemp /tmp/fb-usb-reader-img-XXXXXX)
-    while "$msc" --sim "$sock" --image "$img" --nak-retry-us 50 --max-restarts 1000 >/dev/null 2>&1; do :; done
+    while "$msc" --sim "$sock" --image "$img" --nak-retry-us 50 --max-restarts 1000 \
+        >/dev/null 2>&1; do :; done
     rm -f "$img"
 ) &
-reader_pid=$!
-wait "$emu_pid"
+exec "$emu" "$elf" --stats "$@"

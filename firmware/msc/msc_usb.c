@@ -183,7 +183,9 @@ static void configured(bool on)
 {
     b.in_busy = false;
     if (on) {
-        msc_reset(b.msc);
+        /* A new configuration follows a bus reset or a re-plug: the medium is loaded
+         * again and no command is pending (scsi.h: msc_init at bus reset). */
+        msc_init(b.msc, b.msc->vol);
         arm_cbw();
     } else {
         b.state = BOT_OFF;

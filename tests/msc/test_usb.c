@@ -483,6 +483,27 @@ static void test_busy_source_naks(void **state)
     assert_int_equal(acquired, released);
 }
 
+/* An ejected medium comes back with the next configuration (a bus reset, a re-plug). */
+static void test_eject_then_bus_reset(void **state)
+{
+    (void)state;
+    enumerate();
+    static const uint8_t eject[6] = {0x1B, 0, 0, 0, 0x02, 0}; /* LOEJ=1 START=0 */
+    static const uint8_t tur[6] = {0};
+    uint32_t tag = tag_no++;
+    send_cbw(tag, 0, false, eject, 6);
+    expect_csw(tag, 0, 0);
+    tag = tag_no++;
+    send_cbw(tag, 0, false, tur, 6);
+    expect_csw(tag, 0, 1); /* NOT READY, MEDIUM NOT PRESENT */
+    fd_bus_reset();
+    run();
+    enumerate();
+    tag = tag_no++;
+    send_cbw(tag, 0, false, tur, 6);
+    expect_csw(tag, 0, 0);
+}
+
 /* A class reset while a data phase is under way withdraws the queued packet. */
 static void test_bot_reset_mid_data(void **state)
 {
@@ -597,6 +618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bot_reset_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_source_naks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bot_reset_mid_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eject_then_bus_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_core_zero_length_packet, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,14 +38,28 @@ int main(void)
     usb_drive_init(uid);
     usb_f1_start();
 #endif
+#if FB_USB
+    bool usb_again = false;
+    uint32_t usb_ms = 0;
+#endif
     for (;;) {
         bool more = fb_core_poll();
 #if FB_USB
         /* One USB event per pass, after one engine step: neither starves the other,
-         * and the I2C interrupt preempts both. */
+         * and the I2C interrupt preempts both. The USB side runs when its interrupt
+         * fired, when its last step did something, and once per millisecond (the
+         * volume's settle timer, a transfer waiting for the W25Q64): an idle or
+         * waiting drive costs the main loop nothing in between. */
         if (usb_f1_ready()) {
-            more = usb_drive_task(port_ms) || more;
-            usb_f1_irq_enable();
+            bool irq = usb_f1_take_irq();
+            uint32_t now = port_ms;
+            if (irq || usb_again || now != usb_ms) {
+                usb_ms = now;
+                usb_again = usb_drive_task(now);
+                more = more || usb_again;
+                if (irq)
+                    usb_f1_irq_enable();
+            }
         }
 #endif
         if (!more)

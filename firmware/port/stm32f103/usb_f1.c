@@ -50,6 +50,7 @@ enum usb_state { USB_OFF, USB_DETACHING, USB_ON };
 
 static enum usb_state state = USB_OFF;
 static uint32_t detach_ms;
+static volatile uint8_t irq_seen; /* set by the handler, taken by the main loop */
 
 static volatile uint32_t *pma(uint32_t a)
 {
@@ -311,6 +312,14 @@ bool usb_f1_ready(void)
     return state == USB_ON;
 }
 
+bool usb_f1_take_irq(void)
+{
+    if (!irq_seen)
+        return false;
+    irq_seen = 0;
+    return true;
+}
+
 void usb_f1_irq_enable(void)
 {
     if (state == USB_ON)
@@ -324,7 +333,9 @@ bool usb_f1_running(void)
 
 void USB_LP_CAN1_RX0_IRQHandler(void)
 {
-    /* Only wakes the main loop (WFI): the line stays masked until usb_f1_irq_enable(),
-     * since ISTR's events stay set until the main loop has handled them. */
+    /* Only wakes the main loop (WFI) and tells it that ISTR has something: the line
+     * stays masked until usb_f1_irq_enable(), since ISTR's events stay set until the
+     * main loop has handled them. */
     NVIC->ICER[IRQ_USB_LP_CAN1_RX0 / 32u] = 1u << (IRQ_USB_LP_CAN1_RX0 % 32u);
+    irq_seen = 1;
 }

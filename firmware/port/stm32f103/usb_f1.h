@@ -11,7 +11,9 @@ void usb_f1_start(void);
 /* Each main-loop pass, before the device core: finishes the start-up when due; true
  * when the peripheral is on (dcd_poll() may be called). */
 bool usb_f1_ready(void);
-/* After the device core has drained the events: unmasks the USB interrupt again. */
+/* True (once) when the interrupt has fired since the last call: ISTR has events. */
+bool usb_f1_take_irq(void);
+/* After the device core has handled an event: unmasks the USB interrupt again. */
 void usb_f1_irq_enable(void);
 bool usb_f1_running(void);
 

@@ -38,6 +38,11 @@ typedef struct emu_options {
      * error, lost arbitration, a read NACKed early, an abort mid-byte. */
     unsigned fault_pct;
     uint32_t seed; /* of the traffic and fault generator; 0 = 1 */
+    /* DTOG_RX after a SETUP on a control endpoint: RM0008 §23.4.2 "Control transfers"
+     * says DTOG_TX and DTOG_RX are "set to 1 and 0 respectively" without saying whether
+     * before or after the reception's own toggle. false (default): the toggle follows,
+     * DTOG_RX reads 1 (the next OUT is DATA1); true: DTOG_RX reads 0 as written. */
+    bool usb_setup_rx0;
 } emu_options_t;
 
 /* Before board_open(). 0, or -1 (message on stderr) for an unknown board. */
@@ -85,6 +90,10 @@ typedef struct emu_stats {
     uint64_t faults;                   /* HardFault entries (emulator or firmware) */
     uint64_t violations;               /* driver/configuration errors reported */
     uint64_t watchdog_resets, system_resets;
+    /* USB: host transactions by kind and outcome, bytes, SOFs sent */
+    uint64_t usb_setup, usb_out, usb_in, usb_ack, usb_nak, usb_stall, usb_noanswer;
+    uint64_t usb_bytes_in, usb_bytes_out, usb_sofs, usb_resets;
+    uint64_t usb_bus_ns; /* bus time of the host's transactions */
 } emu_stats_t;
 
 const emu_stats_t *emu_stats(void);
@@ -133,6 +142,16 @@ board_xfer_status_t emu_i2c_finish(size_t *wacked);
 /* After emu_i2c_begin(): the read phase after the repeated start addresses addr7 (a
  * write to us ended by a repeated start to another device). */
 void emu_i2c_set_read_address(uint8_t addr7);
+/* The bare machine, for model tests: the board's peripherals without firmware (no ELF,
+ * no CPU: the core stays unpowered, time still runs with emu_run_to via board_wait).
+ * Registers are reached with emu_reg_read / emu_reg_write as the CPU would (32-bit
+ * accesses). 0 or -1. Close with board_close(). */
+int emu_open_bare(const char *board);
+uint32_t emu_reg_read(uint32_t addr);
+void emu_reg_write(uint32_t addr, uint32_t value);
+/* Pending state of an NVIC interrupt line's request (the level the peripheral drives). */
+bool emu_irq_line(unsigned irq);
+
 /* Change the share of our transfers that get a fault injected (--fault-pct). */
 void emu_set_fault_pct(unsigned pct);
 

@@ -186,6 +186,7 @@ int board_open(const board_config_t *cfg)
         return -1;
     }
     i2c_bus_init();
+    usb_bus_init();
     E.open = true;
     emu_power_on();
     E.rcc.csr |= 0x0C000000u; /* PORRSTF, PINRSTF */
@@ -319,6 +320,32 @@ int board_sync(void)
     return r;
 }
 
+int emu_open_bare(const char *board)
+{
+    const emu_board_pins_t *pins = NULL;
+    for (size_t i = 0; i < sizeof boards / sizeof boards[0]; i++) {
+        if (strcmp(boards[i].name, board) == 0)
+            pins = &boards[i];
+    }
+    if (!pins || E.open)
+        return -1;
+    memset(&E, 0, sizeof E);
+    E.opt = opts;
+    E.pins = pins;
+    E.bus_hz = 100000u;
+    E.thread_limit = EMU_NEVER;
+    E.i2c.evt_since = EMU_NEVER;
+    E.st.next_wrap = EMU_NEVER;
+    E.hz = 8000000u;
+    E.backup_domain_set = true;
+    i2c_bus_init();
+    usb_bus_init();
+    periph_reset();
+    E.open = true;
+    E.powered = true; /* the peripherals have power; no CPU runs (E.uc is NULL) */
+    return 0;
+}
+
 /* ---- measurements ---- */
 
 const emu_stats_t *emu_stats(void)
@@ -357,6 +384,7 @@ void emu_stats_print(FILE *f)
             (unsigned long long)s->i2c_rx_dup, (unsigned long long)s->i2c_tx_lost,
             (unsigned long long)s->i2c_timeouts);
     i2c_stats_print(f);
+    usb_stats_print(f);
     fprintf(f, "  internal flash: %llu operations, busy %.3f ms; stalls %llu (%.3f ms)\n",
             (unsigned long long)s->flash_ops, (double)s->flash_busy_ns / 1e6,
             (unsigned long long)s->stalls, (double)s->stall_ns / 1e6);

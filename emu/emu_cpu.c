@@ -139,6 +139,10 @@ static bool irq_level_raw(unsigned irq)
         return i2c_er_level();
     case IRQ_SPI1:
         return spi_irq_level();
+    case IRQ_USB_LP:
+        return usb_lp_level();
+    case IRQ_USB_HP:
+        return usb_hp_level();
     default:
         return false;
     }
@@ -147,6 +151,11 @@ static bool irq_level_raw(unsigned irq)
 bool emu_irq_level(unsigned irq)
 {
     return irq < EMU_NIRQ && irq_level_raw(irq);
+}
+
+bool emu_irq_line(unsigned irq)
+{
+    return emu_irq_level(irq);
 }
 
 void emu_irq_latch(unsigned irq)
@@ -1156,7 +1165,7 @@ void emu_run_to(uint64_t t)
             E.sleeping = sleeping;
             continue;
         }
-        if (!E.powered || E.sleeping || E.lockup) {
+        if (!E.powered || E.sleeping || E.lockup || !E.uc) { /* no CPU: the bare machine */
             idle_to(target);
             continue;
         }
@@ -1181,6 +1190,27 @@ void emu_run_to(uint64_t t)
 
 /* ---- set-up ---- */
 
+/* System memory page 0x1FFFF000: the ST bootloader (not modelled: 0xFF), the flash size
+ * register F_SIZE (0x1FFFF7E0, KiB), the 96-bit unique ID (0x1FFFF7E8, RM0008 §30) and
+ * the option bytes (0x1FFFF800: RDP 0xA5 unprotected, USER 0xFF, as shipped). The unique
+ * ID is fixed (the same every run, so a serial number built from it is too). */
+#define EMU_SYSMEM_BASE 0x1FFFF000u
+static uint8_t g_sysmem[0x1000] __attribute__((aligned(4096)));
+static const uint8_t emu_uid[12] = {0x35, 0xFF, 0xD8, 0x05, 0x42, 0x4D, 0x36, 0x30,
+                                    0x28, 0x13, 0x24, 0x43};
+
+static void sysmem_fill(void)
+{
+    memset(g_sysmem, 0xFF, sizeof g_sysmem);
+    uint16_t kib = (uint16_t)(EMU_FLASH_SIZE / 1024u);
+    g_sysmem[0x7E0] = (uint8_t)kib;
+    g_sysmem[0x7E1] = (uint8_t)(kib >> 8);
+    memcpy(g_sysmem + 0x7E8, emu_uid, sizeof emu_uid);
+    static const uint8_t ob[16] = {0xA5, 0x5A, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00,
+                                   0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00};
+    memcpy(g_sysmem + 0x800, ob, sizeof ob);
+}
+
 int emu_cpu_create(void)
 {
     uc_err err = uc_open(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS, &E.uc);
@@ -1199,6 +1229,10 @@ int emu_cpu_create(void)
         err = uc_mem_map_ptr(E.uc, 0, EMU_FLASH_WINDOW, UC_PROT_READ | UC_PROT_EXEC, E.flash_mem);
     if (err == UC_ERR_OK)
         err = uc_mem_map_ptr(E.uc, EMU_SRAM_BASE, EMU_SRAM_SIZE, UC_PROT_ALL, E.ram);
+    if (err == UC_ERR_OK) {
+        sysmem_fill();
+        err = uc_mem_map_ptr(E.uc, EMU_SYSMEM_BASE, sizeof g_sysmem, UC_PROT_READ, g_sysmem);
+    }
     if (err == UC_ERR_OK)
         err = uc_mmio_map(E.uc, EMU_PPB_BASE, EMU_PPB_SIZE, ppb_mmio_read, NULL, ppb_mmio_write, NULL);
     uc_hook h;

@@ -49,6 +49,8 @@ enum {
     EXC_IRQ0 = 16,
     EMU_NIRQ = 60,
     EMU_NEXC = EXC_IRQ0 + EMU_NIRQ,
+    IRQ_USB_HP = 19, /* USB_HP_CAN1_TX: CTR of isochronous / double-buffered endpoints */
+    IRQ_USB_LP = 20, /* USB_LP_CAN1_RX0: every other USB event */
     IRQ_I2C2_EV = 33,
     IRQ_I2C2_ER = 34,
     IRQ_SPI1 = 35,
@@ -196,6 +198,32 @@ typedef struct emu_i2c {
     } m;
 } emu_i2c_t;
 
+/* USB full-speed device peripheral (RM0008 §23) and the host on its bus (emu_usb.c). */
+enum { USB_BUS_IDLE, USB_BUS_RESET, USB_BUS_ACTIVE, USB_BUS_SUSPENDED };
+typedef struct emu_usb {
+    uint16_t epr[8];
+    uint16_t cntr, istr, daddr, btable;
+    uint16_t fn;      /* FNR.FN */
+    uint8_t lsof;     /* FNR.LSOF */
+    bool lck;         /* FNR.LCK */
+    unsigned sof_run; /* consecutive SOFs (LCK after 2) */
+    uint8_t pma[512];
+    uint64_t analog_ready_ns; /* PDWN cleared + tSTARTUP; EMU_NEVER while PDWN = 1 */
+    bool susp_check;          /* suspend detection armed (after a USB reset) */
+    unsigned missed;          /* ESOFs without traffic in between */
+    uint64_t esof_ns;         /* the device expects a SOF by then; EMU_NEVER = timer off */
+    bool clock_reported;
+    /* The host side (kept across the device's resets and power cycles). */
+    int bus;
+    uint64_t sof_ns;          /* host's next SOF, EMU_NEVER when it sends none */
+    uint64_t sof_busy_ns;     /* the last SOF packet and the gap after it end then */
+    uint16_t host_frame;
+    uint64_t reset_detect_ns; /* SE0 long enough to be a reset (2.5 us in) */
+    uint64_t reset_end_ns;
+    bool reset_unseen;        /* the reset began while the device could not see it */
+    bool watch, watch_hit;    /* stop the CPU at a USB register write (nak_forward) */
+} emu_usb_t;
+
 enum emu_stop {
     STOP_NONE,
     STOP_DEADLINE,
@@ -252,6 +280,7 @@ typedef struct emu {
     emu_fpec_t fl;
     emu_spi_t spi;
     emu_i2c_t i2c;
+    emu_usb_t usb;
     uint32_t pwr_cr;     /* PWR_CR (DBP guards RCC_BDCR) */
     uint32_t dbgmcu_cr;  /* DBGMCU_CR (0xE0042004) */
     bool backup_domain_set; /* RCC_BDCR given its battery-kept value once per open */
@@ -309,6 +338,10 @@ uint64_t periph_next_event_ns(void);
 uint32_t rcc_read(uint32_t off);
 void rcc_write(uint32_t off, uint32_t v, uint32_t mask);
 bool rcc_hsi_on(void);
+/* PLL output in Hz, 0 while the PLL is off or not locked. */
+uint32_t rcc_pll_out_hz(void);
+/* A GPIO configured as a general-purpose output that drives the pin low. */
+bool gpio_drives_low(unsigned port, unsigned pin);
 void iwdg_update(void);
 /* Pin checks against the board, at the time of use. */
 bool gpio_i2c_pins_ok(void);
@@ -361,5 +394,20 @@ bool i2c_bus_level(bool scl);
 /* Our GPIOs now pull SCL / SDA low (called on every change of the pins' set-up). */
 void i2c_gpio_drive(bool scl_low, bool sda_low);
 void i2c_stats_print(FILE *f);
+
+/* ---- emu_usb.c ---- */
+/* The peripheral to its reset state (system reset, power-up); the bus keeps its host. */
+void usb_reset(void);
+/* Board open: nobody on the bus yet (J idle, no SOF). */
+void usb_bus_init(void);
+uint32_t usb_read(uint32_t off);
+void usb_write(uint32_t off, uint32_t v, uint32_t mask);
+uint32_t usb_pma_read(uint32_t off);
+void usb_pma_write(uint32_t off, uint32_t v, uint32_t mask);
+void usb_update(void);
+uint64_t usb_next_event_ns(void);
+bool usb_lp_level(void);
+bool usb_hp_level(void);
+void usb_stats_print(FILE *f);
 
 #endif

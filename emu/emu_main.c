@@ -1,7 +1,7 @@
 /*
  * flashbridge-emu ELF [--board bluepill|steami] [--trace FILE.vcd] [--stats]
  *                 [--bus-traffic PCT] [--dr-preload keep|discard] [--stretch-timeout-us N]
- *                 [--fault-pct PCT] [--seed N]
+ *                 [--fault-pct PCT] [--seed N] [--usb-setup-dtog rx1|rx0]
  *                 [flashbridge-sim options: --socket PATH --flash-image F --config-image F
  *                  --bus-khz 100|400 --timing typ|max --realtime]
  *
@@ -35,6 +35,9 @@ static void usage(FILE *f, const char *argv0)
             "  --fault-pct PCT      inject a fault into PCT %% of the transfers (BERR, lost\n"
             "                       arbitration, early NACK, abort mid-byte): they fail\n"
             "  --seed N             seed of the traffic and fault generator\n"
+            "  --usb-setup-dtog rx1|rx0  USB: DTOG_RX after a SETUP reads 1 (the\n"
+            "                       reception's toggle follows RM0008's reset to 0, default)\n"
+            "                       or 0; RM0008 does not say which\n"
             "  --socket PATH        socket to listen on (a stale one is replaced)\n"
             "  --flash-image FILE   W25Q64 image (8 MiB; created erased if missing)\n"
             "  --config-image FILE  STM32F103 internal flash image, the whole flash (64 KiB;\n"
@@ -100,10 +103,16 @@ int main(int argc, char **argv)
             continue;
         }
         if (is_opt(a, "--bus-traffic") || is_opt(a, "--stretch-timeout-us") ||
-            is_opt(a, "--fault-pct") || is_opt(a, "--seed") || is_opt(a, "--dr-preload")) {
+            is_opt(a, "--fault-pct") || is_opt(a, "--seed") || is_opt(a, "--dr-preload") ||
+            is_opt(a, "--usb-setup-dtog")) {
             const char *v = value_of(argc, argv, &i, a);
             long val = 0;
-            if (is_opt(a, "--dr-preload")) {
+            if (is_opt(a, "--usb-setup-dtog")) {
+                if (v && (strcmp(v, "rx1") == 0 || strcmp(v, "rx0") == 0))
+                    opt.usb_setup_rx0 = strcmp(v, "rx0") == 0;
+                else
+                    val = -1;
+            } else if (is_opt(a, "--dr-preload")) {
                 if (v && (strcmp(v, "keep") == 0 || strcmp(v, "discard") == 0))
                     opt.dr_keep = strcmp(v, "keep") == 0;
                 else

@@ -26,6 +26,7 @@
 #define RCC_APB2_AFIO (1u << 0)
 #define RCC_APB2_SPI1 (1u << 12)
 #define RCC_APB1_I2C2 (1u << 22)
+#define RCC_APB1_USB (1u << 23)
 #define RCC_CSR_LSION (1u << 0)
 #define RCC_CSR_LSIRDY (1u << 1)
 #define RCC_CSR_RMVF (1u << 24)
@@ -68,6 +69,13 @@ static uint32_t pll_hz(void)
     uint32_t in = (cfgr & (1u << 16)) ? HSE_HZ / ((cfgr & (1u << 17)) ? 2u : 1u) : HSI_HZ / 2u;
     uint32_t mul = ((cfgr >> 18) & 15u) + 2u;
     return in * (mul > 16u ? 16u : mul);
+}
+
+uint32_t rcc_pll_out_hz(void)
+{
+    if (!(E.rcc.cr & RCC_CR_PLLON) || !rcc_ready(E.rcc.pll_ready))
+        return 0;
+    return pll_hz();
 }
 
 static uint32_t sysclk_hz(void)
@@ -253,6 +261,8 @@ void rcc_write(uint32_t off, uint32_t v, uint32_t mask)
         E.rcc.apb1rstr = nv;
         if (rise & RCC_APB1_I2C2)
             i2c_reset();
+        if (rise & RCC_APB1_USB)
+            usb_reset();
         break;
     }
     case 0x14: E.rcc.ahbenr = (E.rcc.ahbenr & ~mask) | (v & mask); break;
@@ -384,6 +394,12 @@ static void gpio_outputs_changed(unsigned port, uint32_t old_odr)
                          (E.gpio.odr[port] >> lines[i]->pin) & 1u);
         }
     }
+}
+
+bool gpio_drives_low(unsigned port, unsigned pin)
+{
+    uint32_t cm = CNF_MODE(port, pin);
+    return is_output(cm) && !(cm & 8u) && !((E.gpio.odr[port] >> pin) & 1u);
 }
 
 static uint32_t gpio_read(unsigned port, uint32_t off)
@@ -616,9 +632,10 @@ typedef struct region {
     uint8_t kind;
 } region_t;
 
-enum { R_IWDG, R_I2C2, R_AFIO, R_GPIO, R_SPI1, R_RCC, R_FLASH, R_PWR };
+enum { R_IWDG, R_I2C2, R_AFIO, R_GPIO, R_SPI1, R_RCC, R_FLASH, R_PWR, R_USB, R_PMA };
 
 static const region_t regions[] = {
+    {0x40005C00u, "USB", 1, 23, R_USB},    {0x40006000u, "USB packet memory", 1, 23, R_PMA},
     {0x40003000u, "IWDG", 0, 0, R_IWDG},   {0x40007000u, "PWR", 1, 28, R_PWR},   {0x40005800u, "I2C2", 1, 22, R_I2C2},
     {0x40010000u, "AFIO", 2, 0, R_AFIO},   {0x40010800u, "GPIOA", 2, 2, R_GPIO},
     {0x40010C00u, "GPIOB", 2, 3, R_GPIO},  {0x40011000u, "GPIOC", 2, 4, R_GPIO},
@@ -677,6 +694,8 @@ static uint32_t reg_read(uint32_t addr)
     case R_GPIO: return gpio_read((r->base - 0x40010800u) / 0x400u, off);
     case R_SPI1: return spi_read(off);
     case R_RCC: return rcc_read(off);
+    case R_USB: return usb_read(off);
+    case R_PMA: return usb_pma_read(off);
     default: return fpec_read(off);
     }
 }
@@ -702,6 +721,8 @@ static void reg_write(uint32_t addr, uint32_t v, uint32_t mask)
     case R_GPIO: gpio_write((r->base - 0x40010800u) / 0x400u, off, v, mask); break;
     case R_SPI1: spi_write(off, v, mask); break;
     case R_RCC: rcc_write(off, v, mask); break;
+    case R_USB: usb_write(off, v, mask); break;
+    case R_PMA: usb_pma_write(off, v, mask); break;
     default: fpec_write(off, v, mask); break;
     }
 }
@@ -730,6 +751,16 @@ static void mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t valu
     /* The models re-evaluate (emu_kick) when a write can raise an interrupt or move an
      * event; the SPI and GPIO writes of a polled transfer do neither. */
     reg_write(addr & ~3u, (uint32_t)value << sh, mask);
+}
+
+uint32_t emu_reg_read(uint32_t addr)
+{
+    return reg_read(addr & ~3u);
+}
+
+void emu_reg_write(uint32_t addr, uint32_t value)
+{
+    reg_write(addr & ~3u, value, 0xFFFFFFFFu);
 }
 
 int emu_map_peripherals(void)
@@ -767,6 +798,7 @@ void periph_reset(void)
     fpec_reset();
     spi_reset();
     i2c_reset();
+    usb_reset();
     emu_set_hclk(HSI_HZ);
 }
 
@@ -775,6 +807,7 @@ void periph_update(void)
     rcc_update();
     iwdg_update();
     i2c_update();
+    usb_update();
 }
 
 uint64_t periph_next_event_ns(void)
@@ -784,5 +817,6 @@ uint64_t periph_next_event_ns(void)
         t = r;
     if (E.iwdg.running && E.iwdg.expire_ns < t)
         t = E.iwdg.expire_ns;
-    return t;
+    uint64_t u = usb_next_event_ns();
+    return u < t ? u : t;
 }

@@ -75,6 +75,22 @@ else
     echo "demo: read back differs from what was written" >&2
     exit 1
 fi
+if [ -n "$elf" ]; then
+    # The Blue Pill as a USB drive: flashbridge-msc plays the PC on the emulated USB bus
+    # (enumeration, bulk-only transport, the whole volume read into an image), and mtools
+    # lists the files a PC would see.
+    echo "== the USB drive (flashbridge-msc reads the volume; ~20 s of virtual time)"
+    echo "\$ flashbridge-msc --sim $sock --image $state/volume.img"
+    "$build/bin/flashbridge-msc" --sim "$sock" --image "$state/volume.img"
+    echo "\$ mdir -i $state/volume.img ::"
+    MTOOLS_SKIP_CHECK=1 mdir -i "$state/volume.img" ::
+    if MTOOLS_SKIP_CHECK=1 mtype -i "$state/volume.img" ::LOG.CSV | cmp -s - "$log"; then
+        echo "== LOG.CSV on the USB drive matches what was written"
+    else
+        echo "demo: LOG.CSV on the USB drive differs from what was written" >&2
+        exit 1
+    fi
+fi
 kill -TERM "$sim_pid"
 wait "$sim_pid" 2>/dev/null || true
 trap - EXIT INT TERM

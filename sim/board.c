@@ -498,3 +498,56 @@ void board_close(void)
     B.iflash = NULL;
     B.open = false;
 }
+
+/* The simulated board runs the portable core without a USB port: the socket server
+ * answers the USB operations with "unknown" (docs/SIM-PROTOCOL.md). The calls below are
+ * never made; they answer like a bus with nobody on it. */
+bool board_usb_present(void)
+{
+    return false;
+}
+
+bool board_usb_reset(uint64_t ns)
+{
+    board_wait(ns);
+    return false;
+}
+
+void board_usb_suspend(void)
+{
+}
+
+board_usb_status_t board_usb_setup(uint8_t addr, uint8_t ep, const uint8_t setup[8])
+{
+    (void)addr;
+    (void)ep;
+    (void)setup;
+    return BOARD_USB_NOANSWER;
+}
+
+board_usb_status_t board_usb_out(uint8_t addr, uint8_t ep, bool data1, const uint8_t *d, size_t n,
+                                 uint64_t retry_ns, uint32_t *naks)
+{
+    (void)retry_ns;
+    *naks = 0;
+    (void)addr;
+    (void)ep;
+    (void)data1;
+    (void)d;
+    (void)n;
+    return BOARD_USB_NOANSWER;
+}
+
+board_usb_status_t board_usb_in(uint8_t addr, uint8_t ep, uint8_t *d, size_t max, size_t *n,
+                                bool *data1, uint64_t retry_ns, uint32_t *naks)
+{
+    (void)retry_ns;
+    *naks = 0;
+    (void)addr;
+    (void)ep;
+    (void)d;
+    (void)max;
+    *n = 0;
+    *data1 = false;
+    return BOARD_USB_NOANSWER;
+}

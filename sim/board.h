@@ -87,4 +87,32 @@ uint32_t board_watchdog_resets(void);
 /* Flush the images to their files. 0 or -1. */
 int board_sync(void);
 
+/* ---- the USB device port (docs/SIM-PROTOCOL.md, USB operations) ----
+ * Only flashbridge-emu has one (the F103's USB peripheral model); on the simulated board
+ * board_usb_present() is false and the other calls are never made. Each call is the
+ * host's side of one bus event in virtual time: the firmware runs meanwhile. */
+typedef enum {
+    BOARD_USB_ACK = 0,
+    BOARD_USB_NAK = 1,
+    BOARD_USB_STALL = 2,
+    BOARD_USB_NOANSWER = 3, /* no handshake / no data packet: the host timed out */
+    BOARD_USB_BABBLE = 4,   /* IN: the device sent more than the host's maximum: not ACKed */
+} board_usb_status_t;
+bool board_usb_present(void);
+/* Reset signalling (SE0) for ns, then the bus is active (SOF every 1 ms). Returns true
+ * if the device is attached (D+ pulled up). */
+bool board_usb_reset(uint64_t ns);
+/* Stop sending SOFs (the bus idles: the device may suspend). The next transaction
+ * resumes the bus first (20 ms of K, then SOFs). */
+void board_usb_suspend(void);
+board_usb_status_t board_usb_setup(uint8_t addr, uint8_t ep, const uint8_t setup[8]);
+/* OUT and IN: a NAKed transaction is repeated, as a host controller does, until it is
+ * answered otherwise or retry_ns has passed since the call (0: one transaction); *naks
+ * counts the NAKed repeats before the last transaction. */
+board_usb_status_t board_usb_out(uint8_t addr, uint8_t ep, bool data1, const uint8_t *d,
+                                 size_t n, uint64_t retry_ns, uint32_t *naks);
+/* IN token: up to max bytes into d; *n the length, *data1 the data PID's toggle. */
+board_usb_status_t board_usb_in(uint8_t addr, uint8_t ep, uint8_t *d, size_t max, size_t *n,
+                                bool *data1, uint64_t retry_ns, uint32_t *naks);
+
 #endif

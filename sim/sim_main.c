@@ -23,8 +23,11 @@
 
 #include "board.h"
 
-#define SIM_PROTOCOL_VERSION 1u
+#define SIM_PROTOCOL_VERSION 2u
 #define XFER_MAX 4096u
+#define USB_PACKET_MAX 1023u      /* the largest full-speed data payload */
+#define USB_RESET_MAX_NS 1000000000u
+#define MAX_CLIENTS 8
 
 enum {
     OP_TRANSFER = 0x01,
@@ -33,6 +36,11 @@ enum {
     OP_POWER_CYCLE = 0x04,
     OP_SHUTDOWN = 0x05,
     OP_HELLO = 0x06,
+    OP_USB_RESET = 0x07,
+    OP_USB_SETUP = 0x08,
+    OP_USB_OUT = 0x09,
+    OP_USB_IN = 0x0A,
+    OP_USB_SUSPEND = 0x0B,
 };
 
 enum { ST_OK = 0x00, ST_MALFORMED = 0xFE, ST_UNKNOWN = 0xFF };
@@ -74,25 +82,6 @@ static int wait_fd(int fd, short events, const struct timespec *timeout)
     }
 }
 
-/* false: the client went away (EOF or error) before n bytes came. */
-static bool read_full(int fd, uint8_t *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = recv(fd, buf + got, n - got, 0);
-        if (r > 0) {
-            got += (size_t)r;
-        } else if (r == 0) {
-            return false;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            wait_fd(fd, POLLIN, NULL);
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool write_full(int fd, const uint8_t *buf, size_t n)
 {
     size_t sent = 0;
@@ -126,6 +115,11 @@ static void put_u16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -211,6 +205,82 @@ static void reply_time(reply_t *rep)
     rep->len = 8;
 }
 
+/* USB operations (docs/SIM-PROTOCOL.md): the status carries the outcome. */
+static void op_usb(uint8_t op, const uint8_t *p, size_t len, reply_t *rep)
+{
+    if (!board_usb_present()) {
+        rep->status = ST_UNKNOWN;
+        return;
+    }
+    switch (op) {
+    case OP_USB_RESET: {
+        if (len != 8 || get_u64(p) == 0 || get_u64(p) > USB_RESET_MAX_NS) {
+            rep->status = ST_MALFORMED;
+            return;
+        }
+        bool attached = board_usb_reset(get_u64(p));
+        realtime_hold_back();
+        rep->payload[0] = attached;
+        put_u64(rep->payload + 1, board_now());
+        rep->len = 9;
+        return;
+    }
+    case OP_USB_SUSPEND:
+        if (len != 0) {
+            rep->status = ST_MALFORMED;
+            return;
+        }
+        board_usb_suspend();
+        reply_time(rep);
+        return;
+    case OP_USB_SETUP:
+        if (len != 10 || p[0] > 0x7F || p[1] > 15) {
+            rep->status = ST_MALFORMED;
+            return;
+        }
+        rep->status = (uint8_t)board_usb_setup(p[0], p[1], p + 2);
+        realtime_hold_back();
+        reply_time(rep);
+        return;
+    case OP_USB_OUT: {
+        if (len < 7 || len - 7 > USB_PACKET_MAX || p[0] > 0x7F || p[1] > 15 || p[2] > 1) {
+            rep->status = ST_MALFORMED;
+            return;
+        }
+        uint32_t naks = 0;
+        board_usb_status_t st = board_usb_out(p[0], p[1], p[2] != 0, p + 7, len - 7,
+                                              (uint64_t)get_u32(p + 3) * 1000u, &naks);
+        realtime_hold_back();
+        rep->status = (uint8_t)st;
+        put_u32(rep->payload, naks);
+        put_u64(rep->payload + 4, board_now());
+        rep->len = 12;
+        return;
+    }
+    case OP_USB_IN: {
+        if (len != 8 || p[0] > 0x7F || p[1] > 15 || get_u16(p + 2) > USB_PACKET_MAX) {
+            rep->status = ST_MALFORMED;
+            return;
+        }
+        uint32_t naks = 0;
+        size_t n = 0;
+        bool data1 = false;
+        board_usb_status_t st = board_usb_in(p[0], p[1], rep->payload + 13, get_u16(p + 2), &n,
+                                             &data1, (uint64_t)get_u32(p + 4) * 1000u, &naks);
+        realtime_hold_back();
+        rep->status = (uint8_t)st;
+        rep->payload[0] = data1;
+        put_u32(rep->payload + 1, naks);
+        put_u64(rep->payload + 5, board_now());
+        rep->len = (uint16_t)(13 + (st == BOARD_USB_ACK ? n : 0));
+        return;
+    }
+    default:
+        rep->status = ST_UNKNOWN;
+        return;
+    }
+}
+
 /* Returns false when the server must exit after sending the reply. */
 static bool handle(uint8_t op, const uint8_t *p, size_t len, reply_t *rep)
 {
@@ -260,6 +330,13 @@ static bool handle(uint8_t op, const uint8_t *p, size_t len, reply_t *rep)
         put_u32(rep->payload + 1, g_bus_hz);
         rep->len = 5;
         break;
+    case OP_USB_RESET:
+    case OP_USB_SETUP:
+    case OP_USB_OUT:
+    case OP_USB_IN:
+    case OP_USB_SUSPEND:
+        op_usb(op, p, len, rep);
+        break;
     default:
         rep->status = ST_UNKNOWN;
         break;
@@ -267,34 +344,132 @@ static bool handle(uint8_t op, const uint8_t *p, size_t len, reply_t *rep)
     return true;
 }
 
-static void serve(int fd)
+/* Several clients may be connected (an I2C client and a USB client on the same board):
+ * the server takes one whole request at a time, from the clients in turn, and answers it
+ * before the next; each request runs in virtual time from where the previous one left
+ * it. A partial request waits for its remaining bytes without holding up the others. */
+typedef struct client {
+    int fd;
+    size_t have;
+    uint8_t buf[3 + 65535];
+} client_t;
+
+static client_t *g_clients[MAX_CLIENTS];
+
+static void drop_client(int i)
 {
-    static uint8_t payload[65535];
-    static reply_t rep;
+    close(g_clients[i]->fd);
+    free(g_clients[i]);
+    g_clients[i] = NULL;
+}
+
+/* Read what the client has sent. false: it went away. */
+static bool client_fill(client_t *c)
+{
     for (;;) {
-        uint8_t hdr[4];
-        if (!read_full(fd, hdr, 3))
-            return;
-        uint8_t op = hdr[0];
-        size_t len = get_u16(hdr + 1);
-        if (!read_full(fd, payload, len))
-            return;
-        realtime_catch_up();
-        bool go_on = handle(op, payload, len, &rep);
-        if (!go_on && board_sync() != 0)
-            quit(1);
-        uint8_t out[4];
-        out[0] = (uint8_t)(op | 0x80);
-        out[1] = rep.status;
-        put_u16(out + 2, rep.len);
-        if (!write_full(fd, out, 4) || !write_full(fd, rep.payload, rep.len)) {
-            if (!go_on)
-                quit(0);
-            return;
+        size_t want = 3;
+        if (c->have >= 3)
+            want = 3 + (size_t)get_u16(c->buf + 1);
+        if (c->have >= want)
+            return true;
+        ssize_t r = recv(c->fd, c->buf + c->have, want - c->have, 0);
+        if (r > 0)
+            c->have += (size_t)r;
+        else if (r == 0)
+            return false;
+        else
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    }
+}
+
+static bool client_ready(const client_t *c)
+{
+    return c->have >= 3 && c->have >= 3 + (size_t)get_u16(c->buf + 1);
+}
+
+/* Answer the client's complete request. false: the client is to be dropped. */
+static bool client_serve(client_t *c)
+{
+    static reply_t rep;
+    uint8_t op = c->buf[0];
+    size_t len = get_u16(c->buf + 1);
+    realtime_catch_up();
+    bool go_on = handle(op, c->buf + 3, len, &rep);
+    if (!go_on && board_sync() != 0)
+        quit(1);
+    c->have = 0;
+    uint8_t out[4];
+    out[0] = (uint8_t)(op | 0x80);
+    out[1] = rep.status;
+    put_u16(out + 2, rep.len);
+    bool sent = write_full(c->fd, out, 4) && write_full(c->fd, rep.payload, rep.len);
+    if (!go_on) {
+        close(c->fd);
+        quit(0);
+    }
+    return sent;
+}
+
+static void serve_all(int lfd) __attribute__((noreturn));
+static void serve_all(int lfd)
+{
+    for (;;) {
+        struct pollfd pfd[MAX_CLIENTS + 1];
+        int idx[MAX_CLIENTS + 1];
+        nfds_t n = 0;
+        int nclients = 0;
+        for (int i = 0; i < MAX_CLIENTS; i++) {
+            if (g_clients[i]) {
+                pfd[n] = (struct pollfd){ .fd = g_clients[i]->fd, .events = POLLIN };
+                idx[n++] = i;
+                nclients++;
+            }
         }
-        if (!go_on) {
-            close(fd);
+        if (nclients < MAX_CLIENTS) {
+            pfd[n] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+            idx[n++] = -1;
+        }
+        if (g_signal)
             quit(0);
+        int r = ppoll(pfd, n, NULL, &g_wait_mask);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("flashbridge-sim: ppoll");
+            quit(1);
+        }
+        for (nfds_t k = 0; k < n; k++) {
+            if (!pfd[k].revents)
+                continue;
+            if (idx[k] < 0) {
+                int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0) {
+                    if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
+                        continue;
+                    perror("flashbridge-sim: accept");
+                    quit(1);
+                }
+                for (int i = 0; i < MAX_CLIENTS; i++) {
+                    if (!g_clients[i]) {
+                        g_clients[i] = calloc(1, sizeof(client_t));
+                        if (!g_clients[i]) {
+                            close(fd);
+                            break;
+                        }
+                        g_clients[i]->fd = fd;
+                        break;
+                    }
+                }
+                continue;
+            }
+            /* One request per client per round: the clients take turns. */
+            client_t *c = g_clients[idx[k]];
+            if (!client_fill(c)) {
+                drop_client(idx[k]);
+                continue;
+            }
+            if (client_ready(c) && !client_serve(c))
+                drop_client(idx[k]);
         }
     }
 }
@@ -431,16 +606,5 @@ int main(int argc, char **argv)
     printf("flashbridge-sim: listening on %s\n", socket_path);
     fflush(stdout);
 
-    for (;;) {
-        wait_fd(lfd, POLLIN, NULL);
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
-                continue;
-            perror("flashbridge-sim: accept");
-            quit(1);
-        }
-        serve(fd);
-        close(fd);
-    }
+    serve_all(lfd);
 }

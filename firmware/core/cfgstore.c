@@ -175,8 +175,18 @@ static bool header_ok(int b, uint32_t *seq, uint16_t *snap_crc)
     return crc == *snap_crc;
 }
 
+/* Changes before the committed zone's bytes can change (a store starts, a mount):
+ * the USB drive's seqlock, docs/USB.md. Outside cfg, which cfg_mount() wipes. */
+static uint32_t cfg_gen;
+
+uint32_t cfg_generation(void)
+{
+    return cfg_gen;
+}
+
 void cfg_mount(void)
 {
+    cfg_gen++;
     uint32_t seq[2];
     uint16_t crc[2];
     bool ok0 = header_ok(0, &seq[0], &crc[0]);
@@ -208,6 +218,7 @@ void cfg_mount(void)
 static int store(void)
 {
     FB_ASSERT(cfg.step == ST_IDLE);
+    cfg_gen++;
     if (cfg.active >= 0 && !cfg.torn && !cfg.from_stage &&
         cfg.jend + cfg.rec_len <= BANK_SIZE)
         cfg.step = ST_RECORD;

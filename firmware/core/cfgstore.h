@@ -35,5 +35,7 @@ void cfg_abort(void);
 int cfg_poll(void);
 /* n bytes of the committed zone at off; past the zone reads 0xFF. */
 void cfg_read(uint16_t off, uint8_t *dst, size_t n);
+/* Changes before the committed zone's bytes change (every store, every mount). */
+uint32_t cfg_generation(void);
 
 #endif

@@ -8,6 +8,7 @@
 #define FB_CORE_CORE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* main loop, once at boot (interrupts may already be enabled): mount the config zone
  * and the data file, publish the registers. */
@@ -16,5 +17,14 @@ void fb_core_init(void);
  * again), false when everything waits on an interrupt or a flash device (hal_idle()
  * until the next interrupt or tick is then fine). */
 bool fb_core_poll(void);
+
+/* The USB drive's reads, from the main loop between fb_core_poll() calls.
+ * acquire: true when the W25Q64 may be read now (no command running; a background
+ * erase is suspended until release). The reads return FB_OK, FB_EAGAIN (not now:
+ * a command or store is under way) or a flash error. */
+bool fb_core_usb_acquire(void);
+void fb_core_usb_release(void);
+int fb_core_usb_read_file(uint32_t off, uint8_t *dst, uint32_t n);
+int fb_core_usb_read_config(uint32_t off, uint8_t *dst, uint32_t n);
 
 #endif

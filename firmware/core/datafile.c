@@ -103,6 +103,11 @@ static struct {
     bool unverified; /* no log at mount: the eraser must not erase a block with data */
 } df;
 
+/* Changes before any byte the file shows below its size can change, or its name: a
+ * CLEAR, a rename, a (re)mount. Outside df, which df_reset() wipes. The USB drive
+ * (firmware/msc) uses it as a seqlock: docs/USB.md, "the source contract". */
+static uint32_t df_gen;
+
 /* ---- small helpers ---- */
 
 static uint32_t ring_add(uint32_t a, uint32_t d)
@@ -414,6 +419,7 @@ static int er_poll(void)
              * saw none: not ours, so not erased. The log is told that nothing is
              * left to erase, so a reboot does not erase it either. */
             df.foreign = true;
+            df_gen++; /* the file now reads as empty */
             df.unverified = false;
             rec_build(df.rec, REC_ERASED, df.dirty_lo, 0, 0);
             df.er = ER_RECORD;
@@ -449,6 +455,7 @@ static int er_poll(void)
 
 void df_reset(void)
 {
+    df_gen++;
     memset(&df, 0, sizeof df);
     memcpy(df.name, FB_DEFAULT_FILENAME, FB_FILENAME_LEN);
     df.n_ext = 1;
@@ -792,6 +799,7 @@ int df_set_name_start(const uint8_t name[FB_FILENAME_LEN])
         return FB_ENAME;
     if (df.foreign)
         return FB_EFULL;
+    df_gen++;
     /* rec_build takes the name from the state: build from a copy, keep the state. */
     uint8_t old[FB_FILENAME_LEN];
     memcpy(old, df.name, sizeof old);
@@ -804,6 +812,7 @@ int df_set_name_start(const uint8_t name[FB_FILENAME_LEN])
 int df_clear_start(void)
 {
     FB_ASSERT(df.op == OP_IDLE);
+    df_gen++; /* before the first byte changes */
     if (df.foreign || df.unverified) {
         /* The host clears a chip we did not write: all of it is to be erased. */
         df.foreign = false;
@@ -1156,6 +1165,11 @@ int df_read(uint32_t offset, uint8_t *dst, size_t n)
     }
     memset(dst, 0xFF, n);
     return FB_OK;
+}
+
+uint32_t df_generation(void)
+{
+    return df_gen;
 }
 
 uint32_t df_size(void)

@@ -61,6 +61,9 @@ bool df_foreign(void);
 /* Copy n file bytes at offset; bytes past the end of the file read as 0xFF. */
 int df_read(uint32_t offset, uint8_t *dst, size_t n);
 uint32_t df_size(void);
+/* Changes before the file's bytes below its size or its name change (CLEAR, rename,
+ * mount); appends leave it. For readers outside the engine (the USB drive). */
+uint32_t df_generation(void);
 const uint8_t *df_name(void);
 /* 8.3 rules: 11 bytes, name part non-empty, allowed characters, spaces only as
  * trailing padding of each part. */

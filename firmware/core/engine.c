@@ -262,6 +262,49 @@ static bool flash_free(enum flash_need need)
     return need == NEED_SUSPEND && w25q_suspend() == FB_OK;
 }
 
+/* ---- the USB drive's reads (firmware/msc/usb_drive.c), between engine steps ----
+ * The same path as READ_SECTOR: never while a command runs (an append or a store in
+ * progress), and a background erase is suspended for the read and resumed after it
+ * (the driver's W25Q_MIN_RUN_MS keeps the erase moving). */
+static bool usb_held;
+
+bool fb_core_usb_acquire(void)
+{
+    if (usb_held)
+        return true;
+    if (eng.state != ENG_IDLE || !flash_free(NEED_SUSPEND))
+        return false;
+    usb_held = true;
+    return true;
+}
+
+void fb_core_usb_release(void)
+{
+    if (!usb_held)
+        return;
+    usb_held = false;
+    (void)w25q_resume(); /* a failure shows at the eraser's next poll */
+}
+
+int fb_core_usb_read_file(uint32_t off, uint8_t *dst, uint32_t n)
+{
+    bool own = !usb_held;
+    if (own && !fb_core_usb_acquire())
+        return FB_EAGAIN;
+    int err = df_read(off, dst, n);
+    if (own)
+        fb_core_usb_release();
+    return err;
+}
+
+int fb_core_usb_read_config(uint32_t off, uint8_t *dst, uint32_t n)
+{
+    if (eng.state == ENG_CONFIG)
+        return FB_EAGAIN; /* a store is between two steps */
+    cfg_read((uint16_t)off, dst, n);
+    return FB_OK;
+}
+
 bool fb_core_poll(void)
 {
     int ret;

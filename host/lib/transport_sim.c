@@ -17,7 +17,7 @@
 #include "fb_transport.h"
 #include "flashbridge.h"
 
-#define SIM_PROTOCOL_VERSION 1u
+#define SIM_PROTOCOL_VERSION 2u
 
 #define OP_TRANSFER 0x01u
 #define OP_WAIT 0x02u
@@ -259,7 +259,9 @@ fb_transport_t *fb_transport_sim_open(const char *socket_path)
     size_t n;
     if (exchange(s, OP_HELLO, 0, 5, &status, &n) != FB_HOST_OK)
         goto fail;
-    if (status != ST_OK || n != 5 || s->buf[REPLY_HDR] != SIM_PROTOCOL_VERSION) {
+    /* Version 2 only adds the USB operations: a version 1 server serves I2C alike. */
+    if (status != ST_OK || n != 5 || s->buf[REPLY_HDR] < 1 ||
+        s->buf[REPLY_HDR] > SIM_PROTOCOL_VERSION) {
         errno = EPROTO;
         goto fail;
     }

@@ -197,7 +197,7 @@ static void test_protocol(void **state)
 
     uint8_t hello[5];
     assert_int_equal(request(&s, 0x06, NULL, 0, hello, 5), 0);
-    assert_int_equal(hello[0], 1);
+    assert_int_equal(hello[0], 2);
     assert_int_equal((uint32_t)hello[1] << 24 | hello[2] << 16 | hello[3] << 8 | hello[4],
                      400000);
 
@@ -233,6 +233,34 @@ static void test_protocol(void **state)
     assert_int_equal(sim_time(&s), t);
     /* Unknown op, with a payload that must be skipped. */
     assert_int_equal(request(&s, 0x42, "junk", 4, NULL, 0), 0xFF);
+    /* The USB operations (version 2): the simulated board has no USB port. */
+    const uint8_t reset_ns[8] = { 0, 0, 0, 0, 0, 0x98, 0x96, 0x80 };
+    assert_int_equal(request(&s, 0x07, reset_ns, 8, NULL, 0), 0xFF);
+    const uint8_t in_req[8] = { 0, 0, 0, 64, 0, 0, 0, 0 };
+    assert_int_equal(request(&s, 0x0A, in_req, 8, NULL, 0), 0xFF);
+    assert_int_equal(sim_time(&s), t);
+
+    /* A second client is served while the first stays connected; both see one time. */
+    sim_t s2 = s;
+    s2.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa2 = { .sun_family = AF_UNIX };
+    strcpy(sa2.sun_path, sock_path);
+    assert_int_equal(connect(s2.fd, (struct sockaddr *)&sa2, sizeof sa2), 0);
+    assert_int_equal(sim_wait(&s2, 500000), t + 500000);
+    assert_int_equal(sim_time(&s), t + 500000);
+    /* A request sent in pieces by one client does not hold up the other. */
+    const uint8_t piece[2] = { 0x02, 0x00 };
+    send_all(s2.fd, piece, sizeof piece);
+    assert_int_equal(sim_time(&s), t + 500000);
+    const uint8_t rest[9] = { 0x08, 0, 0, 0, 0, 0, 0, 0, 0x64 };
+    send_all(s2.fd, rest, sizeof rest);
+    uint8_t rh[4], rp[8];
+    recv_all(s2.fd, rh, 4);
+    recv_all(s2.fd, rp, 8);
+    assert_int_equal(rh[1], 0);
+    assert_int_equal(be64(rp), t + 500100);
+    close(s2.fd);
+    t = sim_time(&s);
     assert_int_equal(sim_time(&s), t);
     assert_int_equal(sim_xfer(&s, &reg, 1, &v, 1), 0);
     assert_int_equal(v, 0x4C);

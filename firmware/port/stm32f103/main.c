@@ -9,6 +9,13 @@
 #include "regs/cm3.h"
 #include "regs/i2c_v1.h"
 #include "regs/iwdg_f1.h"
+#if FB_USB
+#include "usb_drive.h"
+#include "usb_f1.h"
+
+/* RM0008 §30.2: the 96-bit unique device ID, read as bytes in address order. */
+#define UID_BASE ((const volatile uint8_t *)0x1FFFF7E8u)
+#endif
 
 /* Where the last assertion failed, for a debugger attached after the fact (.bss:
  * lost on the watchdog reset, kept while the part spins waiting for it). */
@@ -24,8 +31,38 @@ int main(void)
     spi_init();
     fb_core_init(); /* mounts the stores; the I2C interrupt is not on yet */
     i2c_init();
+#if FB_USB
+    uint8_t uid[12];
+    for (unsigned i = 0; i < sizeof uid; i++)
+        uid[i] = UID_BASE[i];
+    usb_drive_init(uid);
+    usb_f1_start();
+#endif
+#if FB_USB
+    bool usb_again = false;
+    uint32_t usb_ms = 0;
+#endif
     for (;;) {
-        if (!fb_core_poll())
+        bool more = fb_core_poll();
+#if FB_USB
+        /* One USB event per pass, after one engine step: neither starves the other,
+         * and the I2C interrupt preempts both. The USB side runs when its interrupt
+         * fired, when its last step did something, and once per millisecond (the
+         * volume's settle timer, a transfer waiting for the W25Q64): an idle or
+         * waiting drive costs the main loop nothing in between. */
+        if (usb_f1_ready()) {
+            bool irq = usb_f1_take_irq();
+            uint32_t now = port_ms;
+            if (irq || usb_again || now != usb_ms) {
+                usb_ms = now;
+                usb_again = usb_drive_task(now);
+                more = more || usb_again;
+                if (irq)
+                    usb_f1_irq_enable();
+            }
+        }
+#endif
+        if (!more)
             hal_idle();
         hal_watchdog_kick();
     }

@@ -5,6 +5,8 @@
  *   I2C2_EV, I2C2_ER  0x00  highest: ES096 I2C erratum "some software events must be
  *                           managed before the current byte is being transferred"
  *   SysTick           0x40  1 ms tick, I2C watchdog; never delays an I2C event
+ *   USB_LP_CAN1_RX0   0xF0  lowest: only masks itself and wakes the main loop, which
+ *                           does the USB work (usb_f1.c; Blue Pill build only)
  * No other interrupt is enabled.
  */
 #ifndef FB_PORT_STM32F103_PORT_H
@@ -18,6 +20,7 @@
 #define IRQ_I2C2_ER 34u
 #define PRIO_I2C     0x00u
 #define PRIO_SYSTICK 0x40u
+#define PRIO_USB     0xF0u
 
 /* Clock tree after rcc_clock_init(). */
 typedef struct {

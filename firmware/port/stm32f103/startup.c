@@ -23,6 +23,13 @@
 
 #define VECTOR_COUNT 76u
 
+#if FB_USB
+#include "usb_f1.h"
+#define USB_LP_HANDLER USB_LP_CAN1_RX0_IRQHandler /* IRQ 20, flash: masked during flash work */
+#else
+#define USB_LP_HANDLER Default_Handler
+#endif
+
 typedef void (*vector_t)(void);
 
 /* Linker script symbols (stm32f103x8.ld). */
@@ -63,7 +70,7 @@ __attribute__((section(".isr_vector"), used)) const vector_t fb_vectors_flash[VE
      * CAN_SCE, EXTI9_5, TIM1_BRK, TIM1_UP, TIM1_TRG_COM, TIM1_CC, TIM2, TIM3, TIM4,
      * I2C1_EV */
     Default_Handler, Default_Handler, Default_Handler, Default_Handler,
-    Default_Handler, Default_Handler, Default_Handler, Default_Handler,
+    USB_LP_HANDLER,  Default_Handler, Default_Handler, Default_Handler,
     Default_Handler, Default_Handler, Default_Handler, Default_Handler,
     Default_Handler, Default_Handler, Default_Handler, Default_Handler,
     /* IRQ 32: I2C1_ER; 33: I2C2_EV; 34: I2C2_ER (both SRAM) */

@@ -15,6 +15,10 @@
 #     APPEND_CRC frames of 256 bytes with a CRC and a sequence number, resent after a
 #     bus error and resumed after a refused frame (go-back-N), and reads as one
 #     STREAM_READ whose chunks are taken by plain reads; otherwise the v1 frames.
+#
+# To fit boards with a small heap, what is not always needed lives in modules imported
+# on first use: append.py (APPEND_CRC frames), readstream.py (STREAM_READ), txn.py
+# (the config transaction), log.py (FlashLog, line-by-line logging).
 try:
     from time import sleep_ms, ticks_diff, ticks_ms
 except ImportError:  # CPython without the MicroPython time functions
@@ -31,20 +35,13 @@ except ImportError:  # CPython without the MicroPython time functions
 
 
 from .const import (
-    APPEND_CRC_OVERHEAD,
     CAPS_LEN,
     CAPS_MAGIC0,
     CAPS_MAGIC1,
-    CHUNK_OVERHEAD,
-    CHUNK_TAG,
-    CMD_APPEND_CRC,
     CMD_CAPS,
-    CMD_STREAM_READ,
     CMD_STREAM_STATE,
     CMD_CLEAR_CONFIG,
     CMD_CONFIG_ABORT,
-    CMD_CONFIG_BEGIN,
-    CMD_CONFIG_COMMIT,
     CMD_ERROR,
     CMD_ERRORS,
     CMD_EXT_STATUS,
@@ -57,9 +54,7 @@ from .const import (
     ERR_FAILED,
     ERR_QUEUE_FULL,
     ERR_STREAM,
-    ERR_UNKNOWN_CMD,
     EXT_CRC_INIT,
-    EXT_FRAME_MAX,
     EXT_PAYLOAD_MAX,
     EXT_VERSION,
     FEAT_APPEND_CRC,
@@ -74,7 +69,6 @@ from .const import (
     STATUS_ERROR,
     STATUS_QUEUE_MASK,
     STATUS_READY,
-    WORST_COMMIT_MS,
     WORST_CONFIG_MS,
     WORST_ERASE_AHEAD_MS,
     WORST_READ_MS,
@@ -190,12 +184,16 @@ class DaplinkBridge(object):
         self._caps = None  # CAPS as read when it told a 2.0 target from a v1 one
         self._txn = None  # config transaction: None = not known yet, then True/False
         # Streaming extension, once CAPS was read and valid: largest payload per frame
-        # or chunk (0 = no extension), and one 261-byte buffer shared by APPEND_CRC
-        # frames and STREAM_READ chunks (never needed at the same time), allocated then.
+        # or chunk (0 = no extension), queue depth; the STREAM_READ chunk buffer (261
+        # bytes, allocated by the first streaming read) and the APPEND_CRC sender
+        # (append.Appender, made by the first streaming append).
         self._xpayload = 0
         self._xdepth = 0
         self._xbuf = None
         self._xmv = None
+        self._app = None
+        self._log = None  # the open FlashLog, flushed before any other operation
+        self._inlog = False  # True while the log itself is using the bus
         self._b7 = bytearray(STREAM_STATE_LEN)
         # Counters of what the streaming paths had to repair (for tests and curious
         # users): frames resent after a bus error, go-back-N resumptions, read restarts.
@@ -340,8 +338,6 @@ class DaplinkBridge(object):
             self._idle = True  # a register read: nothing was queued
             self._xpayload = payload if payload < EXT_PAYLOAD_MAX else EXT_PAYLOAD_MAX
             self._xdepth = caps[6] if caps[6] < QUEUE_DEPTH else QUEUE_DEPTH
-            self._xbuf = bytearray(EXT_FRAME_MAX)
-            self._xmv = memoryview(self._xbuf)
             found = ["stream"]
             # CAPS version 1 framed APPEND_CRC without its length (a frame with bytes
             # after its CRC passed the check there): such a target gets v1 appends.
@@ -368,9 +364,12 @@ class DaplinkBridge(object):
         if feature in _FEATURES[proto] or feature in self._ext:
             return True
         if feature == "config_txn":
-            if self._txn is None and self._txn_begin():
-                self._c1[0] = CMD_CONFIG_ABORT
-                self._command("CONFIG_ABORT", self._c1, WORST_STAGED_MS, CAP_READ_MS)
+            if self._txn is None:
+                from .txn import txn_begin
+
+                if txn_begin(self):
+                    self._c1[0] = CMD_CONFIG_ABORT
+                    self._command("CONFIG_ABORT", self._c1, WORST_STAGED_MS, CAP_READ_MS)
             return bool(self._txn)
         return False
 
@@ -423,14 +422,27 @@ class DaplinkBridge(object):
         if bits:
             raise FlashBridgeError(bits, op)
 
+    def _yield_log(self):
+        """Another operation is about to use the target while a FlashLog is open:
+        flush the log first, so that bytes reach the file in the order they were
+        given, and let it read STREAM_STATE again before its next frame."""
+        log = self._log
+        if log is not None and not self._inlog:
+            log.flush()
+            log._stale = True
+
     def _settle(self, op):
         """Make sure nothing is queued (cheap when we already know it)."""
+        if self._log is not None:
+            self._yield_log()
         if not self._idle:
             self._wait(op, UNKNOWN_BUDGET_MS, CAP_DEFAULT_MS)
 
     def _command(self, op, buf, worst_ms, cap_ms):
         """Send one queued command, wait until the target is idle, raise its errors.
         Returns the final STATUS."""
+        if self._log is not None:
+            self._yield_log()
         unknown = False
         if not self._idle:
             unknown = self._wait(op, UNKNOWN_BUDGET_MS, CAP_DEFAULT_MS, True) & STATUS_BUSY
@@ -448,6 +460,8 @@ class DaplinkBridge(object):
         STATUS is read again only when they are used up. A v1 target has no slot count
         and gets one frame per idle STATUS.
         """
+        if self._log is not None:
+            self._yield_log()
         total = len(mv)
         frame = self._frame
         fmv = self._fmv
@@ -521,21 +535,6 @@ class DaplinkBridge(object):
         self.i2c.readfrom_mem_into(self.address, CMD_STREAM_STATE, b)
         return b[0], (b[3] << 24) | (b[4] << 16) | (b[5] << 8) | b[6]
 
-    def _send_retrying(self, buf):
-        """One write transfer; after a bus error (OSError) the same bytes again, up to
-        FRAME_RETRIES times. The target takes a resent APPEND_CRC once whether or not
-        the first copy arrived (same seq: acknowledged, not appended)."""
-        attempt = 0
-        while True:
-            try:
-                self._send(buf)
-                return
-            except OSError:
-                if attempt >= FRAME_RETRIES:
-                    raise
-                attempt += 1
-                self.bus_retries += 1
-
     def _collect(self, op, st):
         """After a STATUS with ERROR set: read the error bits (ERRORS on 2.0). Returns
         them if they only say a frame was refused (go back and resend), raises
@@ -545,194 +544,35 @@ class DaplinkBridge(object):
             raise FlashBridgeError(bits, op)
         return bits
 
+    def _appender(self):
+        """The APPEND_CRC sender (append.py), made once."""
+        if self._app is None:
+            from .append import Appender
+
+            self._app = Appender(self)
+        return self._app
+
     def _append_crc(self, op, mv):
         """Append the bytes of memoryview `mv` as APPEND_CRC frames of up to the CAPS
-        payload (256), numbered from the target's last accepted seq + 1 (STREAM_STATE).
-
-        Credit flow control: a STATUS read gives the free queue slots and that many
-        frames go out back to back. A frame that hits a bus error is sent again with
-        the same seq. When STATUS shows a refused frame (STREAM, or QUEUE_FULL after a
-        retry took a slot twice), the queue is let drain and sending resumes after the
-        target's last accepted frame (go-back-N), checked against the file size. At
-        the end: idle, and STREAM_STATE must show the last frame and the full size.
-        """
-        total = len(mv)
-        p = self._xpayload
-        nframes = (total + p - 1) // p
-        frame = self._xbuf
-        fmv = self._xmv
-        frame[0] = CMD_APPEND_CRC
-        self._settle(op)
-        last, size0 = self._stream_state()
-        seq0 = (last + 1) & 0xFF
-        budget = budget_ms(WORST_WRITE_DATA_MS)
-        credits = self._xdepth
-        sent = 0
-        resyncs = 0
-        tries = 0  # bus errors on the current frame
-        bits = 0
-        while True:
-            refused = False
-            if sent == nframes:
-                st = self._wait(op, budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH), CAP_DATA_MS)
-                if st & STATUS_ERROR:
-                    bits = self._collect(op, st)
-                    refused = bool(bits)
-                if not refused:
-                    last, size = self._stream_state()
-                    if last == (seq0 + nframes - 1) & 0xFF and size == size0 + total:
-                        return total
-                    refused = True
-            elif credits == 0:
-                st = self._wait(op, budget, CAP_DATA_MS, True)
-                if st & STATUS_ERROR:
-                    bits = self._collect(op, st)
-                    refused = bool(bits)
-                if not refused:
-                    credits = st & STATUS_QUEUE_MASK or 1
-            if refused:
-                resyncs += 1
-                if resyncs > RESYNC_MAX:
-                    raise FlashBridgeError(bits, op, "no progress after %d resumptions" % RESYNC_MAX)
-                sent = self._resync(op, seq0, sent, size0, p, total)
-                credits = 0
-                tries = 0
-                continue
-            at = sent * p
-            n = total - at
-            if n > p:
-                n = p
-            if not tries:
-                # [0x12, seq, n - 1, data, CRC]: the CRC covers the length, so a frame
-                # that gains or loses bytes on the bus is refused, never stored.
-                frame[1] = (seq0 + sent) & 0xFF
-                frame[2] = n - 1
-                fmv[3 : 3 + n] = mv[at : at + n]
-                crc = crc16(fmv[: 3 + n])
-                frame[3 + n] = crc >> 8
-                frame[4 + n] = crc & 0xFF
-            credits -= 1
-            try:
-                self._send(fmv[: n + APPEND_CRC_OVERHEAD])
-            except OSError:
-                # Bus error: the same frame (same seq) again. The failed copy may
-                # have reached the queue, so it keeps its slot: the retry waits for
-                # a new credit rather than risk QUEUE_FULL.
-                if tries >= FRAME_RETRIES:
-                    raise
-                tries += 1
-                self.bus_retries += 1
-                continue
-            tries = 0
-            sent += 1
-
-    def _resync(self, op, seq0, sent, size0, p, total):
-        """A frame was refused: wait until the queue has drained (the frames behind it
-        are refused in turn), then return how many frames the target holds, from its
-        last accepted seq; FlashBridgeError if that, or the file size, does not fit
-        what was sent (the target lost its state, or something else wrote)."""
-        self.resyncs += 1
-        st = self._wait(op, 2 * budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH), CAP_DATA_MS)
-        if st & STATUS_ERROR:
-            self._collect(op, st)
-        last, size = self._stream_state()
-        back = (seq0 + sent - 1 - last) & 0xFF
-        if back > sent or back > _IN_FLIGHT_MAX:
-            raise FlashBridgeError(
-                0, op, "target lost the stream (last seq %d, %d frames sent)" % (last, sent)
-            )
-        sent -= back
-        held = sent * p
-        if held > total:
-            held = total
-        if size != size0 + held:
-            raise FlashBridgeError(
-                0, op, "file size %d, expected %d: the file changed" % (size, size0 + held)
-            )
-        return sent
-
-    def _wait_ready(self, op):
-        """After STREAM_READ: poll STATUS until a chunk is prepared (READY), without
-        sleeping for the first polls (the first chunk takes ~0.15 ms, a poll ~0.1 ms
-        at 400 kHz), then with the usual back-off. True when ready; False when the
-        request was refused for a bad CRC (ask again); raises any other error."""
-        start = ticks_ms()
-        polls = 0
-        delay = 1
-        while True:
-            st = self._status()
-            if st & STATUS_ERROR:
-                return not self._collect(op, st)
-            if st & STATUS_READY:
-                if not st & STATUS_BUSY:
-                    self._idle = True
-                return True
-            polls += 1
-            if polls > 4:
-                waited = ticks_diff(ticks_ms(), start)
-                if waited >= budget_ms(WORST_READ_MS):
-                    raise FlashBridgeTimeout(op, waited, st)
-                sleep_ms(delay)
-                if delay < CAP_DEFAULT_MS:
-                    delay *= 2
+        payload (256), numbered from the target's last accepted seq + 1 (STREAM_STATE),
+        pipelined on queue credits, resent after a bus error or a refusal (go-back-N).
+        At the end: idle, and STREAM_STATE must show the last frame and the full size."""
+        if self._log is not None:
+            self._yield_log()
+        return self._appender().append(op, mv)
 
     def _stream_read(self, op, offset, mv):
-        """Read len(mv) file bytes from `offset` into memoryview `mv` with one
-        STREAM_READ and one plain read per chunk (tag, seq, data, CRC). A chunk not
-        prepared yet reads as 0xFF and is read again once STATUS shows READY; a chunk
-        with a wrong tag, seq or CRC, or a bus error during its read, asks the stream
-        again from that chunk's offset."""
-        n = len(mv)
-        p = self._xpayload
-        req = self._frame
-        rmv = self._fmv[:11]
-        chunk = self._xbuf
-        cmv = self._xmv
-        done = 0
-        restarts = 0
-        self._settle(op)
-        while done < n:
-            at = offset + done
-            left = n - done
-            req[0] = CMD_STREAM_READ
-            req[1] = at >> 24
-            req[2] = (at >> 16) & 0xFF
-            req[3] = (at >> 8) & 0xFF
-            req[4] = at & 0xFF
-            req[5] = left >> 24
-            req[6] = (left >> 16) & 0xFF
-            req[7] = (left >> 8) & 0xFF
-            req[8] = left & 0xFF
-            crc = crc16(rmv[:9])
-            req[9] = crc >> 8
-            req[10] = crc & 0xFF
-            self._send_retrying(rmv)
-            ok = self._wait_ready(op)
-            k = 0
-            while ok and done < n:
-                m = n - done
-                if m > p:
-                    m = p
-                rl = m + CHUNK_OVERHEAD
-                try:
-                    self.i2c.readfrom_into(self.address, cmv[:rl])
-                except OSError:
-                    ok = False  # we cannot tell whether the target saw it through
-                    break
-                if chunk[0] == 0xFF and chunk[1] == 0xFF:
-                    ok = self._wait_ready(op)  # not prepared yet: nothing consumed
-                elif chunk[0] != CHUNK_TAG or chunk[1] != k & 0xFF or not _crc_ok(cmv, rl):
-                    ok = False
-                else:
-                    mv[done : done + m] = cmv[2 : 2 + m]
-                    done += m
-                    k += 1
-            if not ok:
-                restarts += 1
-                self.read_restarts += 1
-                if restarts > RESTART_MAX:
-                    raise FlashBridgeError(0, op, "no progress after %d restarts" % RESTART_MAX)
-        return n
+        """Read len(mv) file bytes from `offset` into memoryview `mv` (STREAM_READ)."""
+        from .readstream import stream_read
+
+        return stream_read(self, op, offset, mv)
+
+    def log(self, delay_ms=1000):
+        """A FlashLog on this target's data file: line-by-line logging at the bus
+        limit (flashbridge/log.py; the README says what is on flash when)."""
+        from .log import FlashLog
+
+        return FlashLog(self, delay_ms)
 
     # --------------------------------------------------------------------------
     # Config zone (1 KB in the target's internal flash)
@@ -775,87 +615,13 @@ class DaplinkBridge(object):
         return bytes(out)
 
     def replace_config(self, data):
-        """Replace the whole config zone with `data` (bytes, or a str as UTF-8).
-
-        With the target's config transaction (found once, on the first call): BEGIN,
-        CLEAR_CONFIG, the WRITE_CONFIG frames, COMMIT. The zone changes all at once: a
-        power cut or an error leaves the old content or the new, never a mix. On any
-        failure the transaction is aborted and the error raised. A target without the
-        transaction (STeaMi v1 firmware, flashbridge before it) gets clear then write,
-        as v1 did: a power cut between the two leaves an empty or partial zone.
-        ValueError, before anything is sent, if `data` is larger than the zone.
+        """Replace the whole config zone with `data` (bytes, or a str as UTF-8): all at
+        once with the target's config transaction (txn.py), else clear then write, as
+        v1 did. ValueError, before anything is sent, if `data` is larger than the zone.
         """
-        if isinstance(data, str):
-            data = data.encode()
-        if len(data) > CONFIG_SIZE:
-            raise ValueError("data exceeds config zone boundary")
-        if self._txn is False or not self._txn_begin():
-            self.clear_config()
-            if len(data):
-                self.write_config(data)
-            return
-        try:
-            c1 = self._c1
-            c1[0] = CMD_CLEAR_CONFIG
-            self._command("CLEAR_CONFIG", c1, WORST_STAGED_MS, CAP_READ_MS)
-            if len(data):
-                self._stream(
-                    "WRITE_CONFIG", CMD_WRITE_CONFIG, memoryview(data), 0,
-                    WORST_STAGED_MS, CAP_READ_MS,
-                )
-            c1[0] = CMD_CONFIG_COMMIT
-            self._command("CONFIG_COMMIT", c1, WORST_COMMIT_MS, CAP_CONFIG_MS)
-        except BaseException:  # KeyboardInterrupt too: never leave the staging open
-            self._txn_abort()
-            raise
+        from .txn import replace_config
 
-    def _txn_begin(self):
-        """Open a config transaction: True once CONFIG_BEGIN has been accepted, False if
-        the target has no transaction.
-
-        Found once and remembered. A STeaMi v1 target (told apart from its STATUS)
-        predates the extension and is not asked. A flashbridge target without it
-        answers CONFIG_BEGIN with UNKNOWN_CMD, which is taken as the answer (any other
-        error bits read with it belong to an earlier command and are raised). Any other
-        failure aborts what BEGIN may have opened and is raised.
-        """
-        if self._txn is None:
-            proto = self.capabilities()
-            if "config_txn" in self._ext:
-                self._txn = True
-            elif proto == PROTO_V1:
-                self._txn = False
-        if self._txn is False:
-            return False
-        probing = self._txn is None
-        self._c1[0] = CMD_CONFIG_BEGIN
-        try:
-            self._command("CONFIG_BEGIN", self._c1, WORST_STAGED_MS, CAP_READ_MS)
-        except FlashBridgeError as e:
-            if probing and e.bits & ERR_UNKNOWN_CMD:
-                self._txn = False
-                other = e.bits & ~(ERR_UNKNOWN_CMD | ERR_FAILED)
-                if other:
-                    raise FlashBridgeError(other | ERR_FAILED, "CONFIG_BEGIN")
-                return False
-            self._txn_abort()
-            raise
-        except BaseException:
-            self._txn_abort()
-            raise
-        self._txn = True
-        return True
-
-    def _txn_abort(self):
-        """Drop the target's staged zone after a failure. Best effort: its own errors
-        are ignored (the failure being raised is the one that matters); the committed
-        zone is unchanged either way."""
-        c1 = self._c1
-        c1[0] = CMD_CONFIG_ABORT
-        try:
-            self._command("CONFIG_ABORT", c1, WORST_STAGED_MS, CAP_READ_MS)
-        except Exception:
-            pass
+        replace_config(self, data)
 
 
 def _find_erased(buf):

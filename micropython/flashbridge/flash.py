@@ -107,6 +107,12 @@ class DaplinkFlash(object):
             return self.write(text + "\n")
         return self.write(bytes(text) + b"\n")
 
+    def log(self, delay_ms=1000):
+        """A FlashLog on the file: write()/write_line() a line at a time at the bus
+        limit, coalesced into full frames; flush()/close() put it on flash (see the
+        README, "Logging line by line"). Loads flashbridge/log.py on first use."""
+        return self._bridge.log(delay_ms)
+
     # --------------------------------------------------------------------------
     # Reading
     # --------------------------------------------------------------------------

@@ -10,31 +10,38 @@
 # finished (PROTOCOL.md "Queued commands"), so after an EXT_STATUS read with ERROR clear
 # that shows q slots taken, every frame sent before the last q has been programmed: the
 # window of frames kept for a resend is never more than the queue depth.
-from .bridge import CAP_DATA_MS, FRAME_RETRIES, RESYNC_MAX, budget_ms, crc16
-from .const import (
-    APPEND_CRC_OVERHEAD,
-    CMD_APPEND_CRC,
-    EXT_FRAME_MAX,
-    QUEUE_DEPTH,
-    STATUS_BUSY,
-    STATUS_ERROR,
-    STATUS_QUEUE_MASK,
-    WORST_WRITE_DATA_MS,
-)
+from .link import CAP_DATA_MS, FRAME_RETRIES, RESYNC_MAX, budget_ms, crc16
 from .errors import FlashBridgeError
+try:
+    from micropython import const
+except ImportError:  # CPython
 
-_SLOTS = QUEUE_DEPTH + 1  # the window (at most the queue depth) and the frame being filled
+    def const(x):
+        return x
+
+# Protocol numbers from const.py, private so that MicroPython folds them into the
+# code and keeps no global for them (tests/test_constants.py checks the values).
+_APPEND_CRC_OVERHEAD = const(5)
+_CMD_APPEND_CRC = const(0x12)
+_EXT_FRAME_MAX = const(261)
+_QUEUE_DEPTH = const(4)
+_STATUS_BUSY = const(0x80)
+_STATUS_ERROR = const(0x40)
+_STATUS_QUEUE_MASK = const(0x7)
+_WORST_WRITE_DATA_MS = const(3268)
+
+_SLOTS = _QUEUE_DEPTH + 1  # the window (at most the queue depth) and the frame being filled
 
 
 class Appender(object):
-    """APPEND_CRC frames through a ring of QUEUE_DEPTH + 1 frame buffers: frames sent
+    """APPEND_CRC frames through a ring of _QUEUE_DEPTH + 1 frame buffers: frames sent
     and not yet known programmed (the window, resent after a refusal, go-back-N), then
     the frame being filled. One per DaplinkBridge (DaplinkBridge._appender())."""
 
     def __init__(self, bridge):
         self.b = bridge
         self.payload = bridge._xpayload
-        self.slots = [bytearray(EXT_FRAME_MAX) for _ in range(_SLOTS)]
+        self.slots = [bytearray(_EXT_FRAME_MAX) for _ in range(_SLOTS)]
         self.mvs = [memoryview(s) for s in self.slots]
         self.lens = [0] * _SLOTS
         self.first = 0  # slot of the oldest frame of the window
@@ -80,7 +87,7 @@ class Appender(object):
         f = self.slots[i]
         # [0x12, seq, n - 1, data, CRC]: the CRC covers the length, so a frame that
         # gains or loses bytes on the bus is refused, never stored.
-        f[0] = CMD_APPEND_CRC
+        f[0] = _CMD_APPEND_CRC
         f[1] = self.seq
         f[2] = n - 1
         crc = crc16(self.mvs[i][: 3 + n])
@@ -130,9 +137,9 @@ class Appender(object):
             raise
 
     def _pump(self, op):
-        """Send the frames of the window not sent yet, one per credit. A frame that
-        hits a bus error is sent again (same seq: the target takes it once); the failed
-        copy may have reached the queue and kept a slot, so the retry takes a credit."""
+        # Send the frames of the window not sent yet, one per credit. A frame that
+        # hits a bus error is sent again (same seq: the target takes it once); the failed
+        # copy may have reached the queue and kept a slot, so the retry takes a credit.
         b = self.b
         tries = 0
         while self.unsent:
@@ -142,7 +149,7 @@ class Appender(object):
             i = (self.first + self.count - self.unsent) % _SLOTS
             self.credits -= 1
             try:
-                b._send(self.mvs[i][: self.lens[i] + APPEND_CRC_OVERHEAD])
+                b._send(self.mvs[i][: self.lens[i] + _APPEND_CRC_OVERHEAD])
             except OSError:
                 if tries >= FRAME_RETRIES:
                     raise
@@ -153,7 +160,7 @@ class Appender(object):
             self.unsent -= 1
 
     def _drop(self, n):
-        """Forget the n oldest frames of the window: they are on flash."""
+        # Forget the n oldest frames of the window: they are on flash.
         while n > 0:
             self.size += self.lens[self.first]
             self.first = (self.first + 1) % _SLOTS
@@ -164,27 +171,27 @@ class Appender(object):
             self.stuck = 0
 
     def _poll(self, op):
-        """Credits used up: read EXT_STATUS until a slot is free. Frames that left the
-        queue are forgotten; a refusal sends the window again from the target's seq."""
+        # Credits used up: read EXT_STATUS until a slot is free. Frames that left the
+        # queue are forgotten; a refusal sends the window again from the target's seq.
         b = self.b
-        st = b._wait(op, budget_ms(WORST_WRITE_DATA_MS), CAP_DATA_MS, True)
-        if st & STATUS_ERROR and b._collect(op, st):
+        st = b._wait(op, budget_ms(_WORST_WRITE_DATA_MS), CAP_DATA_MS, True)
+        if st & _STATUS_ERROR and b._collect(op, st):
             self._regress(op)
             return
         sent = self.count - self.unsent
         taken = 0
-        if st & STATUS_BUSY:
-            taken = QUEUE_DEPTH - (st & STATUS_QUEUE_MASK)
+        if st & _STATUS_BUSY:
+            taken = _QUEUE_DEPTH - (st & _STATUS_QUEUE_MASK)
         if sent > taken:
             self._drop(sent - taken)
-        free = st & STATUS_QUEUE_MASK or 1
+        free = st & _STATUS_QUEUE_MASK or 1
         self.credits = free if free < b._xdepth else b._xdepth
 
     def _drain(self, op):
         b = self.b
         while True:
-            st = b._wait(op, budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH), CAP_DATA_MS)
-            if not (st & STATUS_ERROR and b._collect(op, st)):
+            st = b._wait(op, budget_ms(_WORST_WRITE_DATA_MS, _QUEUE_DEPTH), CAP_DATA_MS)
+            if not (st & _STATUS_ERROR and b._collect(op, st)):
                 last, size = b._stream_state()
                 if last == (self.seq - 1) & 0xFF and size == self.size + self.pending():
                     self._drop(self.count)
@@ -195,18 +202,18 @@ class Appender(object):
             self._pump(op)
 
     def _regress(self, op):
-        """A frame was refused (or the window is unconfirmed after an error): wait until
-        the queue has drained (the frames behind it are refused in turn), then keep the
-        frames after the target's last accepted seq and mark them to be sent again.
-        FlashBridgeError if the target's seq or file size do not fit what was sent (the
-        target lost its state, or something else wrote)."""
+        # A frame was refused (or the window is unconfirmed after an error): wait until
+        # the queue has drained (the frames behind it are refused in turn), then keep the
+        # frames after the target's last accepted seq and mark them to be sent again.
+        # FlashBridgeError if the target's seq or file size do not fit what was sent (the
+        # target lost its state, or something else wrote).
         b = self.b
         self.stuck += 1
         if self.stuck > RESYNC_MAX:
             raise FlashBridgeError(0, op, "no progress after %d resumptions" % RESYNC_MAX)
         b.resyncs += 1
-        st = b._wait(op, 2 * budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH), CAP_DATA_MS)
-        if st & STATUS_ERROR:
+        st = b._wait(op, 2 * budget_ms(_WORST_WRITE_DATA_MS, _QUEUE_DEPTH), CAP_DATA_MS)
+        if st & _STATUS_ERROR:
             b._collect(op, st)
         last, size = b._stream_state()
         # Frames up to the target's seq are on flash, whether or not this side saw

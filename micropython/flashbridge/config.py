@@ -15,8 +15,17 @@ except ImportError:
         import ujson as json
     except ImportError:  # json is an EXTRA-level module (MICROPY_PY_JSON)
         from . import minijson as json
+try:
+    from micropython import const
+except ImportError:  # CPython
 
-from .const import CONFIG_SIZE
+    def const(x):
+        return x
+
+# Protocol numbers from const.py, private so that MicroPython folds them into the
+# code and keeps no global for them (tests/test_constants.py checks the values).
+_CONFIG_SIZE = const(1024)
+
 
 # Sensor driver class names -> short keys under "tc".
 _SENSOR_KEYS = {
@@ -81,9 +90,9 @@ class SteamiConfig(object):
         or the new one, never a mix. On a target without it, clear then write, as v1.
         ValueError, with the zone untouched, if the JSON is larger than 1 KB."""
         payload = _dumps(self._data).encode()
-        if len(payload) > CONFIG_SIZE:
+        if len(payload) > _CONFIG_SIZE:
             raise ValueError(
-                "config is {} bytes, the zone holds {}".format(len(payload), CONFIG_SIZE)
+                "config is {} bytes, the zone holds {}".format(len(payload), _CONFIG_SIZE)
             )
         replace = getattr(self._bridge, "replace_config", None)
         if replace is not None:

@@ -6,9 +6,20 @@
 # calls are coalesced into full frames (256 bytes), built in place in the Appender's
 # ring (append.py, the same sender as DaplinkFlash.write), and sent on queue credits
 # with no register read per call. What is on flash when is the README's "Durability".
-from .bridge import CAP_DATA_MS, ticks_diff, ticks_ms
-from .const import CMD_WRITE_DATA, EXT_PAYLOAD_MAX, WORST_WRITE_DATA_MS
+from .link import CAP_DATA_MS, ticks_diff, ticks_ms
 from .errors import EIO, FlashBridgeError
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+# Protocol numbers from const.py, private so that MicroPython folds them into the
+# code and keeps no global for them (tests/test_constants.py checks the values).
+_CMD_WRITE_DATA = const(0x11)
+_EXT_PAYLOAD_MAX = const(256)
+_WORST_WRITE_DATA_MS = const(3268)
 
 _OP = "LOG"
 
@@ -60,8 +71,8 @@ class FlashLog(object):
                 b._inlog = False
         else:
             self._app = None
-            self._p = EXT_PAYLOAD_MAX
-            self._buf = memoryview(bytearray(EXT_PAYLOAD_MAX))
+            self._p = _EXT_PAYLOAD_MAX
+            self._buf = memoryview(bytearray(_EXT_PAYLOAD_MAX))
         b._log = self
 
     # --------------------------------------------------------------------------
@@ -145,7 +156,7 @@ class FlashLog(object):
         return b
 
     def _put(self, data):
-        """Copy data into the partial frame; a full frame goes out at once."""
+        # Copy data into the partial frame; a full frame goes out at once.
         mv = memoryview(data)
         n = len(mv)
         p = self._p
@@ -179,14 +190,14 @@ class FlashLog(object):
             return
         try:
             self._b._stream(
-                "WRITE_DATA", CMD_WRITE_DATA, self._buf[:n], None, WORST_WRITE_DATA_MS,
+                "WRITE_DATA", _CMD_WRITE_DATA, self._buf[:n], None, _WORST_WRITE_DATA_MS,
                 CAP_DATA_MS,
             )
         except OSError as e:
             raise self._missing(e, n)
 
     def _missing(self, e, extra=0):
-        """The error `e`, saying how many written bytes are not confirmed on flash."""
+        # The error `e`, saying how many written bytes are not confirmed on flash.
         if hasattr(e, "missing"):
             return e
         n = self._fill + extra

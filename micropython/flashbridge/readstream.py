@@ -1,19 +1,26 @@
 # Streaming reads (STREAM_READ, docs/PROTOCOL.md "Streaming extension"): one request,
 # then the chunks (tag, seq, data, CRC) taken by plain reads. Imported on the first read
 # from a target with the extension.
-from .bridge import CAP_DEFAULT_MS, FRAME_RETRIES, RESTART_MAX, _crc_ok, budget_ms, crc16
-from .bridge import sleep_ms, ticks_diff, ticks_ms
-from .const import (
-    CHUNK_OVERHEAD,
-    CHUNK_TAG,
-    CMD_STREAM_READ,
-    EXT_FRAME_MAX,
-    STATUS_BUSY,
-    STATUS_ERROR,
-    STATUS_READY,
-    WORST_READ_MS,
-)
+from .link import CAP_DEFAULT_MS, FRAME_RETRIES, RESTART_MAX, _crc_ok, budget_ms, crc16
+from .link import sleep_ms, ticks_diff, ticks_ms
 from .errors import FlashBridgeError, FlashBridgeTimeout
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+# Protocol numbers from const.py, private so that MicroPython folds them into the
+# code and keeps no global for them (tests/test_constants.py checks the values).
+_CHUNK_OVERHEAD = const(4)
+_CHUNK_TAG = const(0x5a)
+_CMD_STREAM_READ = const(0x21)
+_EXT_FRAME_MAX = const(261)
+_STATUS_BUSY = const(0x80)
+_STATUS_ERROR = const(0x40)
+_STATUS_READY = const(0x20)
+_WORST_READ_MS = const(1)
 
 
 def send_retrying(b, buf):
@@ -42,16 +49,16 @@ def wait_ready(b, op):
     delay = 1
     while True:
         st = b._status()
-        if st & STATUS_ERROR:
+        if st & _STATUS_ERROR:
             return not b._collect(op, st)
-        if st & STATUS_READY:
-            if not st & STATUS_BUSY:
+        if st & _STATUS_READY:
+            if not st & _STATUS_BUSY:
                 b._idle = True
             return True
         polls += 1
         if polls > 4:
             waited = ticks_diff(ticks_ms(), start)
-            if waited >= budget_ms(WORST_READ_MS):
+            if waited >= budget_ms(_WORST_READ_MS):
                 raise FlashBridgeTimeout(op, waited, st)
             sleep_ms(delay)
             if delay < CAP_DEFAULT_MS:
@@ -70,7 +77,7 @@ def stream_read(b, op, offset, mv):
     rmv = b._fmv[:11]
     chunk = b._xbuf
     if chunk is None:  # allocated on the first read, kept
-        chunk = b._xbuf = bytearray(EXT_FRAME_MAX)
+        chunk = b._xbuf = bytearray(_EXT_FRAME_MAX)
         b._xmv = memoryview(chunk)
     cmv = b._xmv
     done = 0
@@ -79,7 +86,7 @@ def stream_read(b, op, offset, mv):
     while done < n:
         at = offset + done
         left = n - done
-        req[0] = CMD_STREAM_READ
+        req[0] = _CMD_STREAM_READ
         req[1] = at >> 24
         req[2] = (at >> 16) & 0xFF
         req[3] = (at >> 8) & 0xFF
@@ -98,7 +105,7 @@ def stream_read(b, op, offset, mv):
             m = n - done
             if m > p:
                 m = p
-            rl = m + CHUNK_OVERHEAD
+            rl = m + _CHUNK_OVERHEAD
             try:
                 b.i2c.readfrom_into(b.address, cmv[:rl])
             except OSError:
@@ -106,7 +113,7 @@ def stream_read(b, op, offset, mv):
                 break
             if chunk[0] == 0xFF and chunk[1] == 0xFF:
                 ok = wait_ready(b, op)  # not prepared yet: nothing consumed
-            elif chunk[0] != CHUNK_TAG or chunk[1] != k & 0xFF or not _crc_ok(cmv, rl):
+            elif chunk[0] != _CHUNK_TAG or chunk[1] != k & 0xFF or not _crc_ok(cmv, rl):
                 ok = False
             else:
                 mv[done : done + m] = cmv[2 : 2 + m]

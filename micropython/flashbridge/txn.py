@@ -1,19 +1,26 @@
 # The config transaction (CONFIG_BEGIN, staged CLEAR/WRITE_CONFIG, CONFIG_COMMIT or
 # CONFIG_ABORT): replace_config() and supports("config_txn"). Imported when first used.
-from .bridge import CAP_CONFIG_MS, CAP_READ_MS, PROTO_V1
-from .const import (
-    CMD_CLEAR_CONFIG,
-    CMD_CONFIG_ABORT,
-    CMD_CONFIG_BEGIN,
-    CMD_CONFIG_COMMIT,
-    CMD_WRITE_CONFIG,
-    CONFIG_SIZE,
-    ERR_FAILED,
-    ERR_UNKNOWN_CMD,
-    WORST_COMMIT_MS,
-    WORST_STAGED_MS,
-)
+from .link import CAP_CONFIG_MS, CAP_READ_MS, PROTO_V1
 from .errors import FlashBridgeError
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+# Protocol numbers from const.py, private so that MicroPython folds them into the
+# code and keeps no global for them (tests/test_constants.py checks the values).
+_CMD_CLEAR_CONFIG = const(0x32)
+_CMD_CONFIG_ABORT = const(0x35)
+_CMD_CONFIG_BEGIN = const(0x33)
+_CMD_CONFIG_COMMIT = const(0x34)
+_CMD_WRITE_CONFIG = const(0x30)
+_CONFIG_SIZE = const(1024)
+_ERR_FAILED = const(0x80)
+_ERR_UNKNOWN_CMD = const(0x10)
+_WORST_COMMIT_MS = const(117)
+_WORST_STAGED_MS = const(1)
 
 
 def replace_config(b, data):
@@ -29,7 +36,7 @@ def replace_config(b, data):
     """
     if isinstance(data, str):
         data = data.encode()
-    if len(data) > CONFIG_SIZE:
+    if len(data) > _CONFIG_SIZE:
         raise ValueError("data exceeds config zone boundary")
     if b._txn is False or not txn_begin(b):
         b.clear_config()
@@ -38,15 +45,15 @@ def replace_config(b, data):
         return
     try:
         c1 = b._c1
-        c1[0] = CMD_CLEAR_CONFIG
-        b._command("CLEAR_CONFIG", c1, WORST_STAGED_MS, CAP_READ_MS)
+        c1[0] = _CMD_CLEAR_CONFIG
+        b._command("CLEAR_CONFIG", c1, _WORST_STAGED_MS, CAP_READ_MS)
         if len(data):
             b._stream(
-                "WRITE_CONFIG", CMD_WRITE_CONFIG, memoryview(data), 0,
-                WORST_STAGED_MS, CAP_READ_MS,
+                "WRITE_CONFIG", _CMD_WRITE_CONFIG, memoryview(data), 0,
+                _WORST_STAGED_MS, CAP_READ_MS,
             )
-        c1[0] = CMD_CONFIG_COMMIT
-        b._command("CONFIG_COMMIT", c1, WORST_COMMIT_MS, CAP_CONFIG_MS)
+        c1[0] = _CMD_CONFIG_COMMIT
+        b._command("CONFIG_COMMIT", c1, _WORST_COMMIT_MS, CAP_CONFIG_MS)
     except BaseException:  # KeyboardInterrupt too: never leave the staging open
         txn_abort(b)
         raise
@@ -71,15 +78,15 @@ def txn_begin(b):
     if b._txn is False:
         return False
     probing = b._txn is None
-    b._c1[0] = CMD_CONFIG_BEGIN
+    b._c1[0] = _CMD_CONFIG_BEGIN
     try:
-        b._command("CONFIG_BEGIN", b._c1, WORST_STAGED_MS, CAP_READ_MS)
+        b._command("CONFIG_BEGIN", b._c1, _WORST_STAGED_MS, CAP_READ_MS)
     except FlashBridgeError as e:
-        if probing and e.bits & ERR_UNKNOWN_CMD:
+        if probing and e.bits & _ERR_UNKNOWN_CMD:
             b._txn = False
-            other = e.bits & ~(ERR_UNKNOWN_CMD | ERR_FAILED)
+            other = e.bits & ~(_ERR_UNKNOWN_CMD | _ERR_FAILED)
             if other:
-                raise FlashBridgeError(other | ERR_FAILED, "CONFIG_BEGIN")
+                raise FlashBridgeError(other | _ERR_FAILED, "CONFIG_BEGIN")
             return False
         txn_abort(b)
         raise
@@ -95,8 +102,8 @@ def txn_abort(b):
     are ignored (the failure being raised is the one that matters); the committed
     zone is unchanged either way."""
     c1 = b._c1
-    c1[0] = CMD_CONFIG_ABORT
+    c1[0] = _CMD_CONFIG_ABORT
     try:
-        b._command("CONFIG_ABORT", c1, WORST_STAGED_MS, CAP_READ_MS)
+        b._command("CONFIG_ABORT", c1, _WORST_STAGED_MS, CAP_READ_MS)
     except Exception:
         pass

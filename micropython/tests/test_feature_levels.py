@@ -166,7 +166,10 @@ def problems(path):
 
 def test_board_sources_found():
     names = {p.name for p in BOARD_SOURCES}
-    assert {"bridge.py", "flash.py", "config.py", "const.py", "errors.py", "minijson.py"} <= names
+    assert {
+        "bridge.py", "flash.py", "config.py", "const.py", "errors.py", "minijson.py",
+        "link.py", "frames.py", "append.py", "readstream.py", "txn.py", "log.py",
+    } <= names
 
 
 @pytest.mark.parametrize("path", BOARD_SOURCES, ids=lambda p: p.parent.name + "/" + p.name)
@@ -229,6 +232,7 @@ builtins.memoryview = memoryview
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 import flashbridge, daplink_bridge, daplink_flash, steami_config
 from flashbridge import config, errors, minijson
+from flashbridge import append, frames, log, readstream, txn  # loaded on first use
 builtins.memoryview = real_memoryview
 assert config.json is minijson, config.json
 assert (errors.EIO, errors.ENODEV, errors.ETIMEDOUT) == (5, 19, 110)

@@ -57,6 +57,7 @@ class FlashLog(object):
         self._b = b
         self._delay = delay_ms
         self._fill = 0  # bytes in the partial frame
+        self._cap = 0  # bytes the partial frame takes before it goes out
         self._t0 = 0  # ticks_ms() when its first byte was buffered
         self._stale = False  # another operation ran: STREAM_STATE again before sending
         self._closed = False
@@ -69,9 +70,11 @@ class FlashLog(object):
                 self._app.sync(_OP)
             finally:
                 b._inlog = False
+            self._off = self._app.size  # file offset of the next frame
         else:
             self._app = None
             self._p = _EXT_PAYLOAD_MAX
+            self._off = 0  # unknown (v1 has no FILE_SIZE): runs of 256 bytes
             self._buf = memoryview(bytearray(_EXT_PAYLOAD_MAX))
         b._log = self
 
@@ -153,18 +156,25 @@ class FlashLog(object):
                     self._stale = True
                     b._inlog = False
                     raise
+                self._off = self._app.size
         return b
 
     def _put(self, data):
         # Copy data into the partial frame; a full frame goes out at once.
         mv = memoryview(data)
         n = len(mv)
-        p = self._p
         pos = 0
         while pos < n:
             fill = self._fill
             if fill == 0:
                 self._t0 = ticks_ms() if self._delay else 0
+                # A frame ends on a 256-byte boundary of the file, which is a flash
+                # page boundary (a file starts on a sector; docs/STORAGE.md): the
+                # target then programs one page per frame, not two (at the datasheet
+                # maximum, 3 ms less per frame). Only the first frame after an
+                # unaligned size (or a partial frame) is shorter.
+                self._cap = self._p - self._off % self._p
+            p = self._cap
             k = p - fill
             if k > n - pos:
                 k = n - pos
@@ -174,7 +184,7 @@ class FlashLog(object):
                 self._buf[fill : fill + k] = mv[pos : pos + k]
             self._fill = fill + k
             pos += k
-            if self._fill == p:
+            if fill + k == p:
                 self._send()
         return n
 
@@ -185,6 +195,7 @@ class FlashLog(object):
     def _send(self):
         n = self._fill
         self._fill = 0  # from here the bytes belong to the window (or are reported lost)
+        self._off += n
         if self._app is not None:
             self._app.send(_OP, n)
             return

@@ -82,6 +82,24 @@ def test_frames_are_full_and_numbered(sim, flash):
     assert b"".join(f[3:-2] for f in frames) == expected
 
 
+def test_frames_end_on_page_boundaries_of_the_file(sim, flash):
+    """After a 7-byte write the first frame takes 249 bytes, then full frames: each
+    ends on a 256-byte boundary of the file (a flash page, one program per frame); a
+    partial frame sent by flush() is followed by a frame that re-aligns."""
+    flash.write(b"before\n")
+    log = flash.log()
+    sim.link.log = []
+    log.write(bytes(700))
+    log.flush()
+    log.write(bytes(300))
+    log.close()
+    sizes = [len(f) - 5 for f in frames_of(sim.link.log, C.CMD_APPEND_CRC)]
+    assert sizes == [249, 256, 195, 61, 239]
+    ends = [7 + sum(sizes[: i + 1]) for i in range(len(sizes))]
+    assert [e % 256 for e in ends] == [0, 0, 195, 0, 239]  # flush() sent 195 early
+    assert flash.file_size() == 1007
+
+
 # ------------------------------------------------------------------------------
 # When frames go out: full, delay_ms, flush
 # ------------------------------------------------------------------------------

@@ -8,13 +8,23 @@
 # rev: board revision; name: board name; tc.<sensor>.g/o: temperature gain/offset;
 # cm: magnetometer hard-iron offsets (hx/hy/hz) and soft-iron scales (sx/sy/sz);
 # cal_accel: accelerometer offsets in g; boot: boot counter.
+# The JSON functions, and which module gave them (JSON_MODULE, for the curious).
+# minijson is taken with `from .minijson import`, not `from . import minijson`: the
+# package has a module __getattr__ (for SteamiConfig), and MicroPython's
+# `from package import submodule` asks it first and stops at its AttributeError.
 try:
-    import json
+    from json import dumps, loads
+
+    JSON_MODULE = "json"
 except ImportError:
     try:
-        import ujson as json
+        from ujson import dumps, loads
+
+        JSON_MODULE = "ujson"
     except ImportError:  # json is an EXTRA-level module (MICROPY_PY_JSON)
-        from . import minijson as json
+        from .minijson import dumps, loads
+
+        JSON_MODULE = "minijson"
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -39,9 +49,9 @@ _SENSOR_KEYS = {
 
 def _dumps(obj):
     try:
-        return json.dumps(obj, separators=(",", ":"))
+        return dumps(obj, separators=(",", ":"))
     except TypeError:  # MicroPython before json.dumps took separators
-        return json.dumps(obj)
+        return dumps(obj)
 
 
 def _sensor_key(sensor):
@@ -75,7 +85,7 @@ class SteamiConfig(object):
         data = {}
         if raw:
             try:
-                data = json.loads(raw.decode())
+                data = loads(raw.decode())
             except (ValueError, TypeError):  # UnicodeError is a ValueError
                 data = {}
             if not isinstance(data, dict):

@@ -9,12 +9,16 @@ __version__ = "1.3.0"
 
 
 def __getattr__(name):
-    # SteamiConfig is loaded when first asked for (config.py takes ~3.5 KB of heap on a
-    # 32-bit board): module __getattr__ is PEP 562 on CPython and
+    # SteamiConfig and FlashLog load when first asked for (config.py alone takes ~3.5 KB
+    # of heap on a 32-bit board): module __getattr__ is PEP 562 on CPython and
     # MICROPY_MODULE_GETATTR on MicroPython (CORE feature level and up; on a MINIMUM
-    # build import it from flashbridge.config).
+    # build import them from flashbridge.config and flashbridge.log).
     if name == "SteamiConfig":
         from .config import SteamiConfig
 
         return SteamiConfig
+    if name == "FlashLog":  # made by DaplinkFlash.log(); here for isinstance()
+        from .log import FlashLog
+
+        return FlashLog
     raise AttributeError(name)

@@ -8,8 +8,12 @@
 # Credits: an EXT_STATUS read that shows f free slots lets f frames go out back to back,
 # with no register read in between. A command keeps its queue slot until it has
 # finished (PROTOCOL.md "Queued commands"), so after an EXT_STATUS read with ERROR clear
-# that shows q slots taken, every frame sent before the last q has been programmed: the
-# window of frames kept for a resend is never more than the queue depth.
+# that shows q slots taken, every frame sent before the last q has been programmed. One
+# more is kept all the same (LOG-CONTRACT: known programmed once fewer frames are
+# queued than were sent after it): a frame acknowledged on the bus that the target then
+# lost (a reset between the transfer and the queue) is still there to send again when
+# STREAM_STATE shows it missing. So the window kept for a resend is at most the queue
+# depth + 1 frames.
 from .link import CAP_DATA_MS, FRAME_RETRIES, RESYNC_MAX, budget_ms, crc16
 from .errors import FlashBridgeError
 try:
@@ -30,11 +34,11 @@ _STATUS_ERROR = const(0x40)
 _STATUS_QUEUE_MASK = const(0x7)
 _WORST_WRITE_DATA_MS = const(3268)
 
-_SLOTS = _QUEUE_DEPTH + 1  # the window (at most the queue depth) and the frame being filled
+_SLOTS = _QUEUE_DEPTH + 2  # the window (at most the queue depth + 1) and the frame being filled
 
 
 class Appender(object):
-    """APPEND_CRC frames through a ring of _QUEUE_DEPTH + 1 frame buffers: frames sent
+    """APPEND_CRC frames through a ring of _QUEUE_DEPTH + 2 frame buffers: frames sent
     and not yet known programmed (the window, resent after a refusal, go-back-N), then
     the frame being filled. One per DaplinkBridge (DaplinkBridge._appender())."""
 
@@ -182,8 +186,8 @@ class Appender(object):
         taken = 0
         if st & _STATUS_BUSY:
             taken = _QUEUE_DEPTH - (st & _STATUS_QUEUE_MASK)
-        if sent > taken:
-            self._drop(sent - taken)
+        if sent > taken + 1:
+            self._drop(sent - taken - 1)
         free = st & _STATUS_QUEUE_MASK or 1
         self.credits = free if free < b._xdepth else b._xdepth
 

@@ -132,11 +132,11 @@ def test_frames_built_in_preallocated_buffers(sim):
     f = DaplinkFlash(DaplinkBridge(Recording(1)))
     f.write(bytes(1000))
     f.write_line("second call")
-    # The Appender's ring (append.py): the queue depth of frames kept for a resend,
-    # and the one being filled; nothing allocated per frame.
+    # The Appender's ring (append.py): up to the queue depth + 1 frames kept for a
+    # resend, and the one being filled; nothing allocated per frame.
     ring = {(id(s), "bytearray", C.EXT_FRAME_MAX) for s in f._bridge._app.slots}
-    assert len(ring) == C.QUEUE_DEPTH + 1
-    assert seen == ring
+    assert len(ring) == C.QUEUE_DEPTH + 2
+    assert seen <= ring and len(seen) == 5  # 5 frames
 
 
 # ------------------------------------------------------------------------------

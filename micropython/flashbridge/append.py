@@ -38,7 +38,7 @@ _SLOTS = _QUEUE_DEPTH + 2  # the window (at most the queue depth + 1) and the fr
 
 
 class Appender(object):
-    """APPEND_CRC frames through a ring of _QUEUE_DEPTH + 2 frame buffers: frames sent
+    """APPEND_CRC frames through a ring of QUEUE_DEPTH + 2 frame buffers: frames sent
     and not yet known programmed (the window, resent after a refusal, go-back-N), then
     the frame being filled. One per DaplinkBridge (DaplinkBridge._appender())."""
 

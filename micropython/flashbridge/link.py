@@ -6,7 +6,7 @@
 #   - registers (WHO_AM_I, STATUS, ERROR, GET_FILENAME, FILE_SIZE) are one write+read
 #     transfer with a repeated start, answered at once;
 #   - every other command is one write transfer of a fixed length, queued by the target
-#     (_QUEUE_DEPTH slots, the STATUS low nibble says how many are free);
+#     (QUEUE_DEPTH slots, the STATUS low nibble says how many are free);
 #   - no fixed sleeps: STATUS is polled with a back-off that starts at 1 ms and doubles
 #     up to a cap chosen for the operation, bounded by the datasheet worst case;
 #   - every public operation returns with the target idle and its errors collected, so
@@ -114,13 +114,11 @@ def budget_ms(worst_ms, commands=1):
 # command behind an erase step.
 UNKNOWN_BUDGET_MS = budget_ms(_WORST_WRITE_DATA_MS, _QUEUE_DEPTH)
 
-# Streaming extension: go-back-N resumptions per append and restarts per read before
-# the link is declared too bad to make progress; frames that may be on their way when
-# the target refuses one (a larger gap means the target lost its state, e.g. rebooted);
-# sends of one frame after bus errors (OSError from the I2C call) before giving up.
+# Streaming extension: go-back-N resumptions without progress (append.py) and restarts
+# per read before the link is declared too bad to make progress; sends of one frame
+# after bus errors (OSError from the I2C call) before giving up.
 RESYNC_MAX = 16
 RESTART_MAX = 16
-_IN_FLIGHT_MAX = 32
 FRAME_RETRIES = 3
 
 # CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final xor), a nibble

@@ -2,7 +2,7 @@
 """Line-by-line logging from the MicroPython package, in virtual time (issue 14 item 1).
 
     /usr/bin/python3 bench/pylog.py [--sim build/host/bin/flashbridge-sim] [--kib 256]
-                                    [--quick] [--out FILE.json]
+                                    [--quick] [--log-only] [--out FILE.json]
 
 For each bus speed (100, 400 kHz) and flash timing (typical, datasheet maximum), a fresh
 flashbridge-sim; 256 KiB written as lines of 30, 55 and 80 bytes (newline included) and
@@ -118,6 +118,9 @@ def main():
     ap.add_argument("--kib", type=int, default=256)
     ap.add_argument("--quick", action="store_true",
                     help="typical timing only, no per-call comparison at maximum timing")
+    ap.add_argument("--log-only", action="store_true",
+                    help="FlashLog only (e.g. with --sim tests/emu/flashbridge-emu-bluepill,"
+                         " the real firmware on the emulator, slower in wall time)")
     ap.add_argument("--out", help="also write the rows as JSON")
     args = ap.parse_args()
     if not os.path.exists(args.sim):
@@ -130,7 +133,7 @@ def main():
     for timing in ("typ",) if args.quick else ("typ", "max"):
         for khz in (100, 400):
             for kind in KINDS:
-                for how in ("FlashLog", "write_line"):
+                for how in ("FlashLog",) if args.log_only else ("FlashLog", "write_line"):
                     r = run(args.sim, khz, timing, kind, how, args.kib)
                     rows.append(r)
                     print("%-7s %-6s %-8s %-18s %7d %10.3f %8.1f%%" % (

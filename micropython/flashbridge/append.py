@@ -103,6 +103,13 @@ class Appender(object):
         self.unsent += 1
         self._guarded(op, False)
 
+    def recover(self, op):
+        """After an exception: resynchronise and send the window again, so that the
+        slot for the next frame is free (an exception in send() can leave the window
+        one frame over its bound, the frame to fill being then the oldest one kept)."""
+        if self.dirty:
+            self._guarded(op, False)
+
     def finish(self, op):
         """Return once every frame is programmed: idle, and STREAM_STATE shows the last
         seq and the file size expected; resend what was refused."""

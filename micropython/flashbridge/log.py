@@ -147,16 +147,19 @@ class FlashLog(object):
             raise ValueError("log is closed")
         b = self._b
         b._inlog = True
-        if self._stale:
+        app = self._app
+        try:
+            if app is not None and app.dirty:
+                app.recover(_OP)  # before the next frame is filled: its slot is free
+            if self._stale and app is not None:
+                app.sync(_OP)
+                self._off = app.size
             self._stale = False
-            if self._app is not None:
-                try:
-                    self._app.sync(_OP)
-                except BaseException:
-                    self._stale = True
-                    b._inlog = False
-                    raise
-                self._off = self._app.size
+        except BaseException as e:
+            b._inlog = False
+            if isinstance(e, OSError):
+                raise self._missing(e)
+            raise
         return b
 
     def _put(self, data):

@@ -240,6 +240,48 @@ def test_bus_error_on_every_try_raises_and_flush_recovers(sim):
     assert f.read() == b"a" * 300 + b"b" * 212
 
 
+class StatusFaultI2C(mpshim.I2C):
+    """Raises OSError(EIO) on the chosen EXT_STATUS reads (counted from 1 once armed)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fail = set()
+        self.n = None
+
+    def readfrom_mem_into(self, addr, reg, buf, *, addrsize=8):
+        if reg == C.CMD_EXT_STATUS and self.n is not None:
+            self.n += 1
+            if self.n in self.fail:
+                raise OSError(5, "injected on EXT_STATUS")
+        super().readfrom_mem_into(addr, reg, buf, addrsize=addrsize)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_failed_credit_poll_then_more_writes(sim, k):
+    """A bus error on the k-th credit poll makes write() raise with its frame kept (the
+    window is then one frame over its bound: 6 with k >= 2); the next write()
+    resynchronises before it fills a new frame, and the file gets every frame once."""
+    i2c = StatusFaultI2C(1)
+    b = DaplinkBridge(i2c)
+    f = DaplinkFlash(b)
+    log = f.log()
+    i2c.n = 0
+    i2c.fail = {k}
+    expected = bytearray()
+    raised = 0
+    for i in range(20):
+        frame = bytes([65 + i]) * 256  # one write, one whole frame
+        try:
+            log.write(frame)
+        except OSError as e:
+            assert "not confirmed on flash" in str(e)
+            raised += 1
+        expected += frame  # a write that raised kept its (whole) frame
+    log.close()
+    assert raised == 1
+    assert f.read() == bytes(expected)
+
+
 def test_target_power_cut_before_a_frame_is_programmed(sim):
     """The target loses its queue: the frame kept in the window is sent again."""
     f = DaplinkFlash(DaplinkBridge(sim.i2c()))

@@ -94,6 +94,7 @@ BENCH_ARGS ?=
 LATENCY_ARGS ?= --server emu-bluepill=$(HOST_BUILD)/tests/emu/flashbridge-emu-bluepill
 bench: build fw-deps
 	$(HOST_BUILD)/bin/flashbridge-bench --out bench/results.json $(BENCH_ARGS)
+	/usr/bin/python3 bench/pylog.py --sim $(HOST_BUILD)/bin/flashbridge-sim --out bench/pylog.json
 	$(HOST_BUILD)/bin/bench_durability
 	$(call fw_build,bluepill)
 	$(HOST_BUILD)/bin/flashbridge-latency --out bench/latency.json $(LATENCY_ARGS)

@@ -1,2 +1,2 @@
 # Compatibility name: existing STeaMi scripts do `from steami_config import SteamiConfig`.
-from flashbridge import SteamiConfig  # noqa: F401
+from flashbridge.config import SteamiConfig  # noqa: F401

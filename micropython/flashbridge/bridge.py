@@ -1,301 +1,58 @@
 # DaplinkBridge: the bus side of the flashbridge driver (same API as the STeaMi driver).
 #
-# How it talks to the target (docs/PROTOCOL.md):
-#   - registers (WHO_AM_I, STATUS, ERROR, GET_FILENAME, FILE_SIZE) are one write+read
-#     transfer with a repeated start, answered at once;
-#   - every other command is one write transfer of a fixed length, queued by the target
-#     (QUEUE_DEPTH slots, the STATUS low nibble says how many are free);
-#   - no fixed sleeps: STATUS is polled with a back-off that starts at 1 ms and doubles
-#     up to a cap chosen for the operation, bounded by the datasheet worst case;
-#   - every public operation returns with the target idle and its errors collected, so
-#     a failure is raised by the call that caused it, naming the ERROR bits;
-#   - replace_config() goes through the config transaction (BEGIN, CLEAR, WRITE...,
-#     COMMIT) when the target has one, found once by sending CONFIG_BEGIN.
-#   - with the streaming extension (CAPS register valid, read once): appends go as
-#     APPEND_CRC frames of 256 bytes with a CRC and a sequence number, resent after a
-#     bus error and resumed after a refused frame (go-back-N), and reads as one
-#     STREAM_READ whose chunks are taken by plain reads; otherwise the v1 frames.
+# Its base class, Link (link.py), holds registers, polling, queued commands and error
+# collection; here: finding what the target offers, and the config zone. To fit boards
+# with a small heap, what is not always needed lives in modules imported on first use:
+# append.py (APPEND_CRC frames), readstream.py (STREAM_READ), txn.py (the config
+# transaction), log.py (FlashLog, line-by-line logging).
+from .link import (  # noqa: F401 (also for scripts that took them from here)
+    CAP_CONFIG_MS,
+    CAP_DEFAULT_MS,
+    CAP_READ_MS,
+    PROTO_V1,
+    PROTO_V1_1,
+    PROTO_V2,
+    UNKNOWN_BUDGET_MS,
+    Link,
+    _FEATURES,
+    _find_erased,
+    budget_ms,
+    crc16,
+)
 try:
-    from time import sleep_ms, ticks_diff, ticks_ms
-except ImportError:  # CPython without the MicroPython time functions
-    import time as _t
+    from micropython import const
+except ImportError:  # CPython
 
-    def sleep_ms(ms):
-        _t.sleep(ms / 1000)
-
-    def ticks_ms():
-        return int(_t.monotonic() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
+    def const(x):
+        return x
 
 
-from .const import (
-    APPEND_CRC_OVERHEAD,
-    CAPS_LEN,
-    CAPS_MAGIC0,
-    CAPS_MAGIC1,
-    CHUNK_OVERHEAD,
-    CHUNK_TAG,
-    CMD_APPEND_CRC,
-    CMD_CAPS,
-    CMD_STREAM_READ,
-    CMD_STREAM_STATE,
-    CMD_CLEAR_CONFIG,
-    CMD_CONFIG_ABORT,
-    CMD_CONFIG_BEGIN,
-    CMD_CONFIG_COMMIT,
-    CMD_ERROR,
-    CMD_ERRORS,
-    CMD_EXT_STATUS,
-    CMD_READ_CONFIG,
-    CMD_STATUS,
-    CMD_WHO_AM_I,
-    CMD_WRITE_CONFIG,
-    CONFIG_ERASED,
-    CONFIG_SIZE,
-    ERR_FAILED,
-    ERR_QUEUE_FULL,
-    ERR_STREAM,
-    ERR_UNKNOWN_CMD,
-    EXT_CRC_INIT,
-    EXT_FRAME_MAX,
-    EXT_PAYLOAD_MAX,
-    EXT_VERSION,
-    FEAT_APPEND_CRC,
-    FEAT_STREAM_READ,
-    FRAME_MAX,
-    I2C_ADDR,
-    QUEUE_DEPTH,
-    RESPONSE_LEN,
-    STREAM_STATE_LEN,
-    STATUS_BUSY,
-    STATUS_ERASING,
-    STATUS_ERROR,
-    STATUS_QUEUE_MASK,
-    STATUS_READY,
-    WORST_COMMIT_MS,
-    WORST_CONFIG_MS,
-    WORST_ERASE_AHEAD_MS,
-    WORST_READ_MS,
-    WORST_STAGED_MS,
-    WORST_WRITE_DATA_MS,
-    WRITE_CONFIG_MAX,
-)
-from .errors import EIO, FlashBridgeError, FlashBridgeTimeout
-
-PROTO_V1 = "v1"  # STeaMi firmware: STATUS has BUSY only, no FILE_SIZE
-PROTO_V1_1 = "v1.1"  # flashbridge 1.x: queue, READY/ERROR status bits, FILE_SIZE
-# flashbridge protocol 2.0: STATUS reads 0x00/0x80 as v1 did; the same bits as v1.1 live
-# in EXT_STATUS, failures accumulate in ERRORS (ERROR is the newest command's result).
-PROTO_V2 = "v2.0"
-
-# What each protocol level offers. Extensions beyond it: the config transaction
-# ("config_txn"), found on first use by sending CONFIG_BEGIN (see _txn_begin); the
-# streaming extension ("stream", with "append_crc" and "stream_read" for its two
-# halves), found once by _probe_extensions() from the CAPS register.
-_FEATURES = {
-    PROTO_V1: (),
-    PROTO_V1_1: ("queue", "ready", "status_error", "file_size"),
-    PROTO_V2: ("queue", "ready", "status_error", "file_size"),
-}
-
-# Poll back-off caps (ms), one per kind of operation: reads and staged config changes
-# finish within 1 ms, appends typically within 1 ms (400 ms when a sector must be
-# erased), config stores ~1 ms (~90 ms when the journal is compacted, as every COMMIT
-# is). While STATUS shows a background erase the cap is at least CAP_ERASE_MS: a command
-# that is still busy after a few polls is most likely waiting behind an erase block.
-CAP_READ_MS = 1
-CAP_DATA_MS = 8
-CAP_CONFIG_MS = 16
-CAP_DEFAULT_MS = 8
-CAP_ERASE_MS = 16
-
-# Slack added to every budget for the bus time of the polls themselves.
-_SLACK_MS = 20
+# Protocol numbers from const.py, private so that MicroPython folds them into the
+# code and keeps no global for them (tests/test_constants.py checks the values).
+_CAPS_LEN = const(10)
+_CMD_CLEAR_CONFIG = const(0x32)
+_CMD_CONFIG_ABORT = const(0x35)
+_CMD_READ_CONFIG = const(0x31)
+_CMD_WRITE_CONFIG = const(0x30)
+_CONFIG_SIZE = const(1024)
+_EXT_PAYLOAD_MAX = const(256)
+_EXT_VERSION = const(2)
+_FEAT_APPEND_CRC = const(0x1)
+_FEAT_STREAM_READ = const(0x2)
+_QUEUE_DEPTH = const(4)
+_RESPONSE_LEN = const(256)
+_STATUS_ERROR = const(0x40)
+_WORST_CONFIG_MS = const(117)
+_WORST_STAGED_MS = const(1)
 
 
-def budget_ms(worst_ms, commands=1):
-    """Time allowed for `commands` commands of worst case `worst_ms` to finish: their
-    worst cases plus the background erase step the first may wait behind
-    (WORST_ERASE_AHEAD_MS), half as much again as margin, and _SLACK_MS for the polls."""
-    return (WORST_ERASE_AHEAD_MS + commands * worst_ms) * 3 // 2 + _SLACK_MS
-
-
-# Budget when we do not know what the target has queued: a full queue of the slowest
-# command behind an erase step.
-UNKNOWN_BUDGET_MS = budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH)
-
-# Streaming extension: go-back-N resumptions per append and restarts per read before
-# the link is declared too bad to make progress; frames that may be on their way when
-# the target refuses one (a larger gap means the target lost its state, e.g. rebooted);
-# sends of one frame after bus errors (OSError from the I2C call) before giving up.
-RESYNC_MAX = 16
-RESTART_MAX = 16
-_IN_FLIGHT_MAX = 32
-FRAME_RETRIES = 3
-
-# CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final xor), a nibble
-# at a time: 16 entries instead of a 256-entry table.
-_CRC_NIBBLE = (
-    0x0000, 0x1021, 0x2042, 0x3063, 0x4084, 0x50A5, 0x60C6, 0x70E7,
-    0x8108, 0x9129, 0xA14A, 0xB16B, 0xC18C, 0xD1AD, 0xE1CE, 0xF1EF,
-)
-
-
-def crc16(buf, crc=EXT_CRC_INIT):
-    """CRC-16/CCITT-FALSE of the bytes in `buf` (any bytes-like object), continuing
-    from `crc`. crc16(b"123456789") == 0x29B1."""
-    t = _CRC_NIBBLE
-    for b in buf:
-        crc = ((crc << 4) & 0xFFFF) ^ t[(crc >> 12) ^ (b >> 4)]
-        crc = ((crc << 4) & 0xFFFF) ^ t[(crc >> 12) ^ (b & 0x0F)]
-    return crc
-
-
-def _crc_ok(mv, n):
-    """The last two of the first n bytes of `mv` are the CRC of the ones before."""
-    crc = crc16(mv[: n - 2])
-    return mv[n - 2] == crc >> 8 and mv[n - 1] == crc & 0xFF
-
-
-def _recoverable(bits):
-    """ERROR bits that lose a frame but not the stream: STREAM (bad CRC, out of
-    sequence) and QUEUE_FULL (a retry took a slot twice), with FAILED."""
-    fixable = ERR_STREAM | ERR_QUEUE_FULL
-    return bool(bits & fixable) and not bits & ~(fixable | ERR_FAILED)
-
-
-class DaplinkBridge(object):
+class DaplinkBridge(Link):
     """Low-level I2C link to the flashbridge (or STeaMi v1) target.
 
     Args:
         i2c: a machine.I2C (or SoftI2C) instance.
         address: 7-bit target address, 0x3B by default.
     """
-
-    def __init__(self, i2c, address=I2C_ADDR):
-        self.i2c = i2c
-        self.address = address
-        self._b1 = bytearray(1)  # register reads
-        self._c1 = bytearray(1)  # one-byte commands (never shared with reads)
-        self._b3 = bytearray(3)
-        self._b4 = bytearray(4)
-        self._frame = bytearray(FRAME_MAX)
-        self._fmv = memoryview(self._frame)
-        self._sector = bytearray(RESPONSE_LEN)
-        self._smv = memoryview(self._sector)
-        self._proto = None  # PROTO_V1 / PROTO_V1_1 / PROTO_V2 once an idle STATUS was seen
-        self._ext = None  # extensions found by _probe_extensions(), once
-        self._caps = None  # CAPS as read when it told a 2.0 target from a v1 one
-        self._txn = None  # config transaction: None = not known yet, then True/False
-        # Streaming extension, once CAPS was read and valid: largest payload per frame
-        # or chunk (0 = no extension), and one 261-byte buffer shared by APPEND_CRC
-        # frames and STREAM_READ chunks (never needed at the same time), allocated then.
-        self._xpayload = 0
-        self._xdepth = 0
-        self._xbuf = None
-        self._xmv = None
-        self._b7 = bytearray(STREAM_STATE_LEN)
-        # Counters of what the streaming paths had to repair (for tests and curious
-        # users): frames resent after a bus error, go-back-N resumptions, read restarts.
-        self.bus_retries = 0
-        self.resyncs = 0
-        self.read_restarts = 0
-        self._idle = False  # the last STATUS read showed idle and nothing was sent since
-        self.last_status = 0
-
-    # --------------------------------------------------------------------------
-    # Low level (same names as the v1 driver; kept for scripts that used them)
-    # --------------------------------------------------------------------------
-
-    def _read_reg(self, reg, n=1):
-        """Read an n-byte register (repeated start). n == 1 gives an int.
-
-        The buffer is filled with 0xFF first: when the register byte is not
-        acknowledged, MicroPython's soft I2C raises nothing and reads nothing
-        (extmod/machine_i2c.c, read_mem), so the result is then what a released bus
-        reads, never a stale value."""
-        if n == 1:
-            b = self._b1
-            b[0] = 0xFF
-            self.i2c.readfrom_mem_into(self.address, reg, b)
-            return b[0]
-        buf = bytearray(b"\xff" * n)
-        self.i2c.readfrom_mem_into(self.address, reg, buf)
-        return bytes(buf)
-
-    def _write_reg(self, reg, data):
-        """Write [reg] + data as one transfer; OSError(EIO) if a byte is not
-        acknowledged (writeto_mem would not say: soft I2C reports no data NACK)."""
-        self._send(bytes([reg]) + bytes(data))
-
-    def _write_cmd(self, cmd):
-        """Write a one-byte command."""
-        self._c1[0] = cmd
-        self._send(self._c1)
-
-    def _send(self, buf):
-        """One write transfer; a NACKed byte is an OSError(EIO) like the mem functions."""
-        self._idle = False
-        n = self.i2c.writeto(self.address, buf)
-        if n is not None and n < len(buf):
-            raise OSError(EIO, "I2C: byte %d of %d not acknowledged" % (n, len(buf)))
-
-    # --------------------------------------------------------------------------
-    # Identification, status, error
-    # --------------------------------------------------------------------------
-
-    def device_id(self):
-        """WHO_AM_I register; 0x4C for flashbridge and STeaMi targets."""
-        return self._read_reg(CMD_WHO_AM_I)
-
-    def _status(self):
-        """The status with the extension's bits: EXT_STATUS on a protocol 2.0 target,
-        else the raw STATUS register."""
-        st = self._read_reg(CMD_EXT_STATUS if self._proto == PROTO_V2 else CMD_STATUS)
-        if st == 0 and self._proto is None:
-            # Idle without extension bits: v1 firmware, or 2.0 with them in EXT_STATUS.
-            if self._caps_valid():
-                self._proto = PROTO_V2
-                self._caps = bytes(self._smv[:CAPS_LEN])  # for _probe_extensions
-                st = self._read_reg(CMD_EXT_STATUS)
-            else:
-                self._proto = PROTO_V1
-        self.last_status = st
-        return st
-
-    def _error(self):
-        """Raw ERROR register (reading clears the bits returned)."""
-        return self._read_reg(CMD_ERROR)
-
-    def _errors(self):
-        """The failure bits the driver collects: ERRORS (every failure since its last
-        read) on a protocol 2.0 target, ERROR on older ones. Reading clears them."""
-        return self._read_reg(CMD_ERRORS if self._proto == PROTO_V2 else CMD_ERROR)
-
-    def _caps_valid(self):
-        """Read CAPS into the sector buffer; True if its magic and CRC match."""
-        caps = self._sector  # 256 bytes, free between operations
-        cmv = self._smv[:CAPS_LEN]
-        self.i2c.readfrom_mem_into(self.address, CMD_CAPS, cmv)
-        payload = caps[4] << 8 | caps[5]
-        return (
-            caps[0] == CAPS_MAGIC0
-            and caps[1] == CAPS_MAGIC1
-            and _crc_ok(cmv, CAPS_LEN)
-            and caps[2] >= 1
-            and payload >= 1
-            and caps[6] >= 1
-        )
-
-    def busy(self):
-        """True while the target has commands queued or running."""
-        return bool(self._status() & STATUS_BUSY)
-
-    def _wait_busy(self, timeout_ms=30000):
-        """Wait until the target is idle; FlashBridgeTimeout (an OSError) after timeout_ms."""
-        self._wait("wait_busy", timeout_ms, CAP_DEFAULT_MS)
 
     # --------------------------------------------------------------------------
     # Capabilities
@@ -316,45 +73,43 @@ class DaplinkBridge(object):
         return self._proto
 
     def _probe_extensions(self):
-        """Protocol extensions newer than v1.1 that can be found without side effects:
-        the streaming extension, from the CAPS register (0x83), asked once.
-
-        The extension is there only if the magic "FB" and the CRC match. A flashbridge
-        target without it takes the byte 0x83 for a command and flags UNKNOWN_CMD: the
-        driver waits for that and reads ERROR to clear it, unless an error was already
-        pending (that one is for the next call to report). A STeaMi v1 target predates
-        the extension and is not asked. The config transaction is found on first use
-        instead (_txn_begin)."""
+        # Protocol extensions newer than v1.1 that can be found without side effects:
+        # the streaming extension, from the CAPS register (0x83), asked once.
+        #
+        # The extension is there only if the magic "FB" and the CRC match. A flashbridge
+        # target without it takes the byte 0x83 for a command and flags UNKNOWN_CMD: the
+        # driver waits for that and reads ERROR to clear it, unless an error was already
+        # pending (that one is for the next call to report). A STeaMi v1 target predates
+        # the extension and is not asked. The config transaction is found on first use
+        # instead (_txn_begin).
         if self._proto not in (PROTO_V1_1, PROTO_V2):
             return ()
         st0 = self._status()
         caps = self._sector
         self._idle = False
         if self._caps is not None:  # read when the protocol level was found: constant
-            caps[:CAPS_LEN] = self._caps
+            caps[:_CAPS_LEN] = self._caps
             valid = True
         else:
             valid = self._caps_valid()
         payload = caps[4] << 8 | caps[5]
-        if valid and caps[3] & (FEAT_APPEND_CRC | FEAT_STREAM_READ):
+        if valid and caps[3] & (_FEAT_APPEND_CRC | _FEAT_STREAM_READ):
             self._idle = True  # a register read: nothing was queued
-            self._xpayload = payload if payload < EXT_PAYLOAD_MAX else EXT_PAYLOAD_MAX
-            self._xdepth = caps[6] if caps[6] < QUEUE_DEPTH else QUEUE_DEPTH
-            self._xbuf = bytearray(EXT_FRAME_MAX)
-            self._xmv = memoryview(self._xbuf)
+            self._xpayload = payload if payload < _EXT_PAYLOAD_MAX else _EXT_PAYLOAD_MAX
+            self._xdepth = caps[6] if caps[6] < _QUEUE_DEPTH else _QUEUE_DEPTH
             found = ["stream"]
             # CAPS version 1 framed APPEND_CRC without its length (a frame with bytes
             # after its CRC passed the check there): such a target gets v1 appends.
-            if caps[3] & FEAT_APPEND_CRC and caps[2] >= EXT_VERSION:
+            if caps[3] & _FEAT_APPEND_CRC and caps[2] >= _EXT_VERSION:
                 found.append("append_crc")
-            if caps[3] & FEAT_STREAM_READ:
+            if caps[3] & _FEAT_STREAM_READ:
                 found.append("stream_read")
             return tuple(found)
         if self._proto == PROTO_V2:
             self._idle = True  # 2.0 knows CAPS: a register read, nothing queued
             return ()
         st = self._wait("CAPS", UNKNOWN_BUDGET_MS, CAP_READ_MS)
-        if st & STATUS_ERROR and not st0 & STATUS_ERROR:
+        if st & _STATUS_ERROR and not st0 & _STATUS_ERROR:
             self._error()
         return ()
 
@@ -368,371 +123,44 @@ class DaplinkBridge(object):
         if feature in _FEATURES[proto] or feature in self._ext:
             return True
         if feature == "config_txn":
-            if self._txn is None and self._txn_begin():
-                self._c1[0] = CMD_CONFIG_ABORT
-                self._command("CONFIG_ABORT", self._c1, WORST_STAGED_MS, CAP_READ_MS)
+            if self._txn is None:
+                from .txn import txn_begin
+
+                if txn_begin(self):
+                    self._c1[0] = _CMD_CONFIG_ABORT
+                    self._command("CONFIG_ABORT", self._c1, _WORST_STAGED_MS, CAP_READ_MS)
             return bool(self._txn)
         return False
 
-    # --------------------------------------------------------------------------
-    # Waiting and error collection
-    # --------------------------------------------------------------------------
+    def _appender(self):
+        # The APPEND_CRC sender (append.py), made once.
+        if self._app is None:
+            from .append import Appender
 
-    def _wait(self, op, budget, cap_ms, slot=False):
-        """Poll STATUS until the target is idle (slot=False) or has a free queue slot
-        (slot=True). Back-off 1, 2, 4 ... cap_ms ms between polls; FlashBridgeTimeout
-        when `budget` ms have passed. Returns the last STATUS."""
-        st = self._status()
-        if not self._done(st, slot):
-            start = ticks_ms()
-            delay = 1
-            while True:
-                waited = ticks_diff(ticks_ms(), start)
-                if waited >= budget:
-                    raise FlashBridgeTimeout(op, waited, st)
-                sleep_ms(min(delay, budget - waited))
-                cap = cap_ms
-                if st & STATUS_ERASING and cap < CAP_ERASE_MS:
-                    cap = CAP_ERASE_MS  # probably queued behind a background erase block
-                if delay < cap:
-                    delay = min(delay * 2, cap)
-                st = self._status()
-                if self._done(st, slot):
-                    break
-        if not st & STATUS_BUSY:
-            self._idle = True
-            if self._proto is None:
-                self._proto = PROTO_V1_1 if st & STATUS_QUEUE_MASK else PROTO_V1
-        elif st & STATUS_QUEUE_MASK and self._proto is None:
-            self._proto = PROTO_V1_1  # v1 never sets the low nibble
-        return st
-
-    @staticmethod
-    def _done(st, slot):
-        if not st & STATUS_BUSY:
-            return True
-        return slot and (st & STATUS_QUEUE_MASK) != 0
-
-    def _check(self, op, st):
-        """Raise FlashBridgeError if the target has error bits set. flashbridge flags
-        them in STATUS, so ERROR is only read when there is something to read; a v1
-        target has no such flag and ERROR is always read (as the v1 driver did)."""
-        if self._proto in (PROTO_V1_1, PROTO_V2) and not st & STATUS_ERROR:
-            return
-        bits = self._errors()
-        if bits:
-            raise FlashBridgeError(bits, op)
-
-    def _settle(self, op):
-        """Make sure nothing is queued (cheap when we already know it)."""
-        if not self._idle:
-            self._wait(op, UNKNOWN_BUDGET_MS, CAP_DEFAULT_MS)
-
-    def _command(self, op, buf, worst_ms, cap_ms):
-        """Send one queued command, wait until the target is idle, raise its errors.
-        Returns the final STATUS."""
-        unknown = False
-        if not self._idle:
-            unknown = self._wait(op, UNKNOWN_BUDGET_MS, CAP_DEFAULT_MS, True) & STATUS_BUSY
-        self._send(buf)
-        st = self._wait(op, UNKNOWN_BUDGET_MS if unknown else budget_ms(worst_ms), cap_ms)
-        self._check(op, st)
-        return st
-
-    def _stream(self, op, cmd, mv, offset, worst_ms, cap_ms):
-        """Send the bytes of memoryview `mv` as fixed 32-byte frames of command `cmd`.
-
-        offset None: WRITE_DATA frames [cmd, n, 30 bytes]; otherwise WRITE_CONFIG frames
-        [cmd, off_hi, off_lo, n, 28 bytes] starting at config offset `offset`.
-        As many frames go out back to back as STATUS says there are free queue slots;
-        STATUS is read again only when they are used up. A v1 target has no slot count
-        and gets one frame per idle STATUS.
-        """
-        total = len(mv)
-        frame = self._frame
-        fmv = self._fmv
-        frame[0] = cmd
-        if offset is None:
-            hdr = 2
-            chunk = FRAME_MAX - 2
-        else:
-            hdr = 4
-            chunk = WRITE_CONFIG_MAX
-        slot_budget = budget_ms(worst_ms)
-        if self._idle and self._proto is not None:
-            credits = 1 if self._proto == PROTO_V1 else QUEUE_DEPTH
-        else:
-            credits = 0
-            slot_budget = UNKNOWN_BUDGET_MS
-        pos = 0
-        while pos < total:
-            if credits == 0:
-                st = self._wait(op, slot_budget, cap_ms, True)
-                if st & STATUS_ERROR:
-                    break  # stop at the first failure; reported below
-                slot_budget = budget_ms(worst_ms)
-                credits = st & STATUS_QUEUE_MASK or 1
-            n = total - pos
-            if n > chunk:
-                n = chunk
-            if hdr == 2:
-                frame[1] = n
-            else:
-                at = offset + pos
-                frame[1] = at >> 8
-                frame[2] = at & 0xFF
-                frame[3] = n
-            fmv[hdr : hdr + n] = mv[pos : pos + n]
-            # Zero padding byte by byte: no module-level memoryview (not every
-            # MicroPython build has one at import time) and nothing allocated.
-            i = hdr + n
-            while i < FRAME_MAX:
-                frame[i] = 0
-                i += 1
-            self._send(frame)
-            pos += n
-            credits -= 1
-        st = self._wait(op, budget_ms(worst_ms, QUEUE_DEPTH), cap_ms)
-        self._check(op, st)
-        if pos < total:  # STATUS flagged an error that ERROR no longer held
-            raise FlashBridgeError(0, op, "stopped after %d of %d bytes" % (pos, total))
-        return pos
-
-    def _prepared_read(self, op, cmd, arg, into):
-        """READ_SECTOR / READ_CONFIG: send the request, poll STATUS until it has run,
-        then take the prepared response with a plain read into `into` (up to 256
-        bytes, a writable buffer)."""
-        b = self._b3
-        b[0] = cmd
-        b[1] = arg >> 8
-        b[2] = arg & 0xFF
-        st = self._command(op, b, WORST_READ_MS, CAP_READ_MS)
-        if self._proto != PROTO_V1 and not st & STATUS_READY:
-            raise FlashBridgeError(0, op, "no response prepared (STATUS=0x%02X)" % st)
-        self.i2c.readfrom_into(self.address, into)
-
-    # --------------------------------------------------------------------------
-    # Streaming extension (docs/PROTOCOL.md "Streaming extension")
-    # --------------------------------------------------------------------------
-
-    def _stream_state(self):
-        """STREAM_STATE register: (last accepted APPEND_CRC seq, file size)."""
-        b = self._b7
-        self.i2c.readfrom_mem_into(self.address, CMD_STREAM_STATE, b)
-        return b[0], (b[3] << 24) | (b[4] << 16) | (b[5] << 8) | b[6]
-
-    def _send_retrying(self, buf):
-        """One write transfer; after a bus error (OSError) the same bytes again, up to
-        FRAME_RETRIES times. The target takes a resent APPEND_CRC once whether or not
-        the first copy arrived (same seq: acknowledged, not appended)."""
-        attempt = 0
-        while True:
-            try:
-                self._send(buf)
-                return
-            except OSError:
-                if attempt >= FRAME_RETRIES:
-                    raise
-                attempt += 1
-                self.bus_retries += 1
-
-    def _collect(self, op, st):
-        """After a STATUS with ERROR set: read the error bits (ERRORS on 2.0). Returns
-        them if they only say a frame was refused (go back and resend), raises
-        FlashBridgeError otherwise."""
-        bits = self._errors()
-        if bits and not _recoverable(bits):
-            raise FlashBridgeError(bits, op)
-        return bits
+            self._app = Appender(self)
+        return self._app
 
     def _append_crc(self, op, mv):
-        """Append the bytes of memoryview `mv` as APPEND_CRC frames of up to the CAPS
-        payload (256), numbered from the target's last accepted seq + 1 (STREAM_STATE).
-
-        Credit flow control: a STATUS read gives the free queue slots and that many
-        frames go out back to back. A frame that hits a bus error is sent again with
-        the same seq. When STATUS shows a refused frame (STREAM, or QUEUE_FULL after a
-        retry took a slot twice), the queue is let drain and sending resumes after the
-        target's last accepted frame (go-back-N), checked against the file size. At
-        the end: idle, and STREAM_STATE must show the last frame and the full size.
-        """
-        total = len(mv)
-        p = self._xpayload
-        nframes = (total + p - 1) // p
-        frame = self._xbuf
-        fmv = self._xmv
-        frame[0] = CMD_APPEND_CRC
-        self._settle(op)
-        last, size0 = self._stream_state()
-        seq0 = (last + 1) & 0xFF
-        budget = budget_ms(WORST_WRITE_DATA_MS)
-        credits = self._xdepth
-        sent = 0
-        resyncs = 0
-        tries = 0  # bus errors on the current frame
-        bits = 0
-        while True:
-            refused = False
-            if sent == nframes:
-                st = self._wait(op, budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH), CAP_DATA_MS)
-                if st & STATUS_ERROR:
-                    bits = self._collect(op, st)
-                    refused = bool(bits)
-                if not refused:
-                    last, size = self._stream_state()
-                    if last == (seq0 + nframes - 1) & 0xFF and size == size0 + total:
-                        return total
-                    refused = True
-            elif credits == 0:
-                st = self._wait(op, budget, CAP_DATA_MS, True)
-                if st & STATUS_ERROR:
-                    bits = self._collect(op, st)
-                    refused = bool(bits)
-                if not refused:
-                    credits = st & STATUS_QUEUE_MASK or 1
-            if refused:
-                resyncs += 1
-                if resyncs > RESYNC_MAX:
-                    raise FlashBridgeError(bits, op, "no progress after %d resumptions" % RESYNC_MAX)
-                sent = self._resync(op, seq0, sent, size0, p, total)
-                credits = 0
-                tries = 0
-                continue
-            at = sent * p
-            n = total - at
-            if n > p:
-                n = p
-            if not tries:
-                # [0x12, seq, n - 1, data, CRC]: the CRC covers the length, so a frame
-                # that gains or loses bytes on the bus is refused, never stored.
-                frame[1] = (seq0 + sent) & 0xFF
-                frame[2] = n - 1
-                fmv[3 : 3 + n] = mv[at : at + n]
-                crc = crc16(fmv[: 3 + n])
-                frame[3 + n] = crc >> 8
-                frame[4 + n] = crc & 0xFF
-            credits -= 1
-            try:
-                self._send(fmv[: n + APPEND_CRC_OVERHEAD])
-            except OSError:
-                # Bus error: the same frame (same seq) again. The failed copy may
-                # have reached the queue, so it keeps its slot: the retry waits for
-                # a new credit rather than risk QUEUE_FULL.
-                if tries >= FRAME_RETRIES:
-                    raise
-                tries += 1
-                self.bus_retries += 1
-                continue
-            tries = 0
-            sent += 1
-
-    def _resync(self, op, seq0, sent, size0, p, total):
-        """A frame was refused: wait until the queue has drained (the frames behind it
-        are refused in turn), then return how many frames the target holds, from its
-        last accepted seq; FlashBridgeError if that, or the file size, does not fit
-        what was sent (the target lost its state, or something else wrote)."""
-        self.resyncs += 1
-        st = self._wait(op, 2 * budget_ms(WORST_WRITE_DATA_MS, QUEUE_DEPTH), CAP_DATA_MS)
-        if st & STATUS_ERROR:
-            self._collect(op, st)
-        last, size = self._stream_state()
-        back = (seq0 + sent - 1 - last) & 0xFF
-        if back > sent or back > _IN_FLIGHT_MAX:
-            raise FlashBridgeError(
-                0, op, "target lost the stream (last seq %d, %d frames sent)" % (last, sent)
-            )
-        sent -= back
-        held = sent * p
-        if held > total:
-            held = total
-        if size != size0 + held:
-            raise FlashBridgeError(
-                0, op, "file size %d, expected %d: the file changed" % (size, size0 + held)
-            )
-        return sent
-
-    def _wait_ready(self, op):
-        """After STREAM_READ: poll STATUS until a chunk is prepared (READY), without
-        sleeping for the first polls (the first chunk takes ~0.15 ms, a poll ~0.1 ms
-        at 400 kHz), then with the usual back-off. True when ready; False when the
-        request was refused for a bad CRC (ask again); raises any other error."""
-        start = ticks_ms()
-        polls = 0
-        delay = 1
-        while True:
-            st = self._status()
-            if st & STATUS_ERROR:
-                return not self._collect(op, st)
-            if st & STATUS_READY:
-                if not st & STATUS_BUSY:
-                    self._idle = True
-                return True
-            polls += 1
-            if polls > 4:
-                waited = ticks_diff(ticks_ms(), start)
-                if waited >= budget_ms(WORST_READ_MS):
-                    raise FlashBridgeTimeout(op, waited, st)
-                sleep_ms(delay)
-                if delay < CAP_DEFAULT_MS:
-                    delay *= 2
+        # Append the bytes of memoryview `mv` as APPEND_CRC frames of up to the CAPS
+        # payload (256), numbered from the target's last accepted seq + 1 (STREAM_STATE),
+        # pipelined on queue credits, resent after a bus error or a refusal (go-back-N).
+        # At the end: idle, and STREAM_STATE must show the last frame and the full size.
+        if self._log is not None:
+            self._yield_log()
+        return self._appender().append(op, mv)
 
     def _stream_read(self, op, offset, mv):
-        """Read len(mv) file bytes from `offset` into memoryview `mv` with one
-        STREAM_READ and one plain read per chunk (tag, seq, data, CRC). A chunk not
-        prepared yet reads as 0xFF and is read again once STATUS shows READY; a chunk
-        with a wrong tag, seq or CRC, or a bus error during its read, asks the stream
-        again from that chunk's offset."""
-        n = len(mv)
-        p = self._xpayload
-        req = self._frame
-        rmv = self._fmv[:11]
-        chunk = self._xbuf
-        cmv = self._xmv
-        done = 0
-        restarts = 0
-        self._settle(op)
-        while done < n:
-            at = offset + done
-            left = n - done
-            req[0] = CMD_STREAM_READ
-            req[1] = at >> 24
-            req[2] = (at >> 16) & 0xFF
-            req[3] = (at >> 8) & 0xFF
-            req[4] = at & 0xFF
-            req[5] = left >> 24
-            req[6] = (left >> 16) & 0xFF
-            req[7] = (left >> 8) & 0xFF
-            req[8] = left & 0xFF
-            crc = crc16(rmv[:9])
-            req[9] = crc >> 8
-            req[10] = crc & 0xFF
-            self._send_retrying(rmv)
-            ok = self._wait_ready(op)
-            k = 0
-            while ok and done < n:
-                m = n - done
-                if m > p:
-                    m = p
-                rl = m + CHUNK_OVERHEAD
-                try:
-                    self.i2c.readfrom_into(self.address, cmv[:rl])
-                except OSError:
-                    ok = False  # we cannot tell whether the target saw it through
-                    break
-                if chunk[0] == 0xFF and chunk[1] == 0xFF:
-                    ok = self._wait_ready(op)  # not prepared yet: nothing consumed
-                elif chunk[0] != CHUNK_TAG or chunk[1] != k & 0xFF or not _crc_ok(cmv, rl):
-                    ok = False
-                else:
-                    mv[done : done + m] = cmv[2 : 2 + m]
-                    done += m
-                    k += 1
-            if not ok:
-                restarts += 1
-                self.read_restarts += 1
-                if restarts > RESTART_MAX:
-                    raise FlashBridgeError(0, op, "no progress after %d restarts" % RESTART_MAX)
-        return n
+        # Read len(mv) file bytes from `offset` into memoryview `mv` (STREAM_READ).
+        from .readstream import stream_read
+
+        return stream_read(self, op, offset, mv)
+
+    def log(self, delay_ms=1000):
+        """A FlashLog on this target's data file: line-by-line logging at the bus
+        limit (flashbridge/log.py; the README says what is on flash when)."""
+        from .log import FlashLog
+
+        return FlashLog(self, delay_ms)
 
     # --------------------------------------------------------------------------
     # Config zone (1 KB in the target's internal flash)
@@ -740,8 +168,8 @@ class DaplinkBridge(object):
 
     def clear_config(self):
         """Erase the config zone (all 0xFF)."""
-        self._c1[0] = CMD_CLEAR_CONFIG
-        self._command("CLEAR_CONFIG", self._c1, WORST_CONFIG_MS, CAP_CONFIG_MS)
+        self._c1[0] = _CMD_CLEAR_CONFIG
+        self._command("CLEAR_CONFIG", self._c1, _WORST_CONFIG_MS, CAP_CONFIG_MS)
 
     def write_config(self, data, offset=0):
         """Write bytes (or a str, UTF-8) into the config zone at `offset` (0-1023).
@@ -751,119 +179,34 @@ class DaplinkBridge(object):
         if isinstance(data, str):
             data = data.encode()
         length = len(data)
-        if offset < 0 or offset >= CONFIG_SIZE:
+        if offset < 0 or offset >= _CONFIG_SIZE:
             raise ValueError("offset out of range: {}".format(offset))
-        if offset + length > CONFIG_SIZE:
+        if offset + length > _CONFIG_SIZE:
             raise ValueError("data exceeds config zone boundary")
         if length:
             self._stream(
-                "WRITE_CONFIG", CMD_WRITE_CONFIG, memoryview(data), offset,
-                WORST_CONFIG_MS, CAP_CONFIG_MS,
+                "WRITE_CONFIG", _CMD_WRITE_CONFIG, memoryview(data), offset,
+                _WORST_CONFIG_MS, CAP_CONFIG_MS,
             )
 
     def read_config(self):
         """Config zone bytes up to the first 0xFF (v1 semantics); b"" when erased."""
         out = bytearray()
         sector = self._sector
-        for page in range(0, CONFIG_SIZE, RESPONSE_LEN):
-            self._prepared_read("READ_CONFIG", CMD_READ_CONFIG, page, sector)
+        for page in range(0, _CONFIG_SIZE, _RESPONSE_LEN):
+            self._prepared_read("READ_CONFIG", _CMD_READ_CONFIG, page, sector)
             end = _find_erased(sector)
-            if end < RESPONSE_LEN:
+            if end < _RESPONSE_LEN:
                 out.extend(self._smv[:end])
                 break
             out.extend(sector)
         return bytes(out)
 
     def replace_config(self, data):
-        """Replace the whole config zone with `data` (bytes, or a str as UTF-8).
-
-        With the target's config transaction (found once, on the first call): BEGIN,
-        CLEAR_CONFIG, the WRITE_CONFIG frames, COMMIT. The zone changes all at once: a
-        power cut or an error leaves the old content or the new, never a mix. On any
-        failure the transaction is aborted and the error raised. A target without the
-        transaction (STeaMi v1 firmware, flashbridge before it) gets clear then write,
-        as v1 did: a power cut between the two leaves an empty or partial zone.
-        ValueError, before anything is sent, if `data` is larger than the zone.
+        """Replace the whole config zone with `data` (bytes, or a str as UTF-8): all at
+        once with the target's config transaction (txn.py), else clear then write, as
+        v1 did. ValueError, before anything is sent, if `data` is larger than the zone.
         """
-        if isinstance(data, str):
-            data = data.encode()
-        if len(data) > CONFIG_SIZE:
-            raise ValueError("data exceeds config zone boundary")
-        if self._txn is False or not self._txn_begin():
-            self.clear_config()
-            if len(data):
-                self.write_config(data)
-            return
-        try:
-            c1 = self._c1
-            c1[0] = CMD_CLEAR_CONFIG
-            self._command("CLEAR_CONFIG", c1, WORST_STAGED_MS, CAP_READ_MS)
-            if len(data):
-                self._stream(
-                    "WRITE_CONFIG", CMD_WRITE_CONFIG, memoryview(data), 0,
-                    WORST_STAGED_MS, CAP_READ_MS,
-                )
-            c1[0] = CMD_CONFIG_COMMIT
-            self._command("CONFIG_COMMIT", c1, WORST_COMMIT_MS, CAP_CONFIG_MS)
-        except BaseException:  # KeyboardInterrupt too: never leave the staging open
-            self._txn_abort()
-            raise
+        from .txn import replace_config
 
-    def _txn_begin(self):
-        """Open a config transaction: True once CONFIG_BEGIN has been accepted, False if
-        the target has no transaction.
-
-        Found once and remembered. A STeaMi v1 target (told apart from its STATUS)
-        predates the extension and is not asked. A flashbridge target without it
-        answers CONFIG_BEGIN with UNKNOWN_CMD, which is taken as the answer (any other
-        error bits read with it belong to an earlier command and are raised). Any other
-        failure aborts what BEGIN may have opened and is raised.
-        """
-        if self._txn is None:
-            proto = self.capabilities()
-            if "config_txn" in self._ext:
-                self._txn = True
-            elif proto == PROTO_V1:
-                self._txn = False
-        if self._txn is False:
-            return False
-        probing = self._txn is None
-        self._c1[0] = CMD_CONFIG_BEGIN
-        try:
-            self._command("CONFIG_BEGIN", self._c1, WORST_STAGED_MS, CAP_READ_MS)
-        except FlashBridgeError as e:
-            if probing and e.bits & ERR_UNKNOWN_CMD:
-                self._txn = False
-                other = e.bits & ~(ERR_UNKNOWN_CMD | ERR_FAILED)
-                if other:
-                    raise FlashBridgeError(other | ERR_FAILED, "CONFIG_BEGIN")
-                return False
-            self._txn_abort()
-            raise
-        except BaseException:
-            self._txn_abort()
-            raise
-        self._txn = True
-        return True
-
-    def _txn_abort(self):
-        """Drop the target's staged zone after a failure. Best effort: its own errors
-        are ignored (the failure being raised is the one that matters); the committed
-        zone is unchanged either way."""
-        c1 = self._c1
-        c1[0] = CMD_CONFIG_ABORT
-        try:
-            self._command("CONFIG_ABORT", c1, WORST_STAGED_MS, CAP_READ_MS)
-        except Exception:
-            pass
-
-
-def _find_erased(buf):
-    """Index of the first erased (0xFF) byte in buf, len(buf) if none."""
-    i = 0
-    n = len(buf)
-    while i < n:
-        if buf[i] == CONFIG_ERASED:
-            return i
-        i += 1
-    return n
+        replace_config(self, data)

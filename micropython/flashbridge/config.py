@@ -8,15 +8,34 @@
 # rev: board revision; name: board name; tc.<sensor>.g/o: temperature gain/offset;
 # cm: magnetometer hard-iron offsets (hx/hy/hz) and soft-iron scales (sx/sy/sz);
 # cal_accel: accelerometer offsets in g; boot: boot counter.
+# The JSON functions, and which module gave them (JSON_MODULE, for the curious).
+# minijson is taken with `from .minijson import`, not `from . import minijson`: the
+# package has a module __getattr__ (for SteamiConfig), and MicroPython's
+# `from package import submodule` asks it first and stops at its AttributeError.
 try:
-    import json
+    from json import dumps, loads
+
+    JSON_MODULE = "json"
 except ImportError:
     try:
-        import ujson as json
-    except ImportError:  # json is an EXTRA-level module (MICROPY_PY_JSON)
-        from . import minijson as json
+        from ujson import dumps, loads
 
-from .const import CONFIG_SIZE
+        JSON_MODULE = "ujson"
+    except ImportError:  # json is an EXTRA-level module (MICROPY_PY_JSON)
+        from .minijson import dumps, loads
+
+        JSON_MODULE = "minijson"
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+# Protocol numbers from const.py, private so that MicroPython folds them into the
+# code and keeps no global for them (tests/test_constants.py checks the values).
+_CONFIG_SIZE = const(1024)
+
 
 # Sensor driver class names -> short keys under "tc".
 _SENSOR_KEYS = {
@@ -30,9 +49,9 @@ _SENSOR_KEYS = {
 
 def _dumps(obj):
     try:
-        return json.dumps(obj, separators=(",", ":"))
+        return dumps(obj, separators=(",", ":"))
     except TypeError:  # MicroPython before json.dumps took separators
-        return json.dumps(obj)
+        return dumps(obj)
 
 
 def _sensor_key(sensor):
@@ -66,7 +85,7 @@ class SteamiConfig(object):
         data = {}
         if raw:
             try:
-                data = json.loads(raw.decode())
+                data = loads(raw.decode())
             except (ValueError, TypeError):  # UnicodeError is a ValueError
                 data = {}
             if not isinstance(data, dict):
@@ -81,9 +100,9 @@ class SteamiConfig(object):
         or the new one, never a mix. On a target without it, clear then write, as v1.
         ValueError, with the zone untouched, if the JSON is larger than 1 KB."""
         payload = _dumps(self._data).encode()
-        if len(payload) > CONFIG_SIZE:
+        if len(payload) > _CONFIG_SIZE:
             raise ValueError(
-                "config is {} bytes, the zone holds {}".format(len(payload), CONFIG_SIZE)
+                "config is {} bytes, the zone holds {}".format(len(payload), _CONFIG_SIZE)
             )
         replace = getattr(self._bridge, "replace_config", None)
         if replace is not None:

@@ -1,29 +1,32 @@
 # DaplinkFlash: the append-only data file on the target's SPI flash (same API as the
 # STeaMi driver).
-from .bridge import (
-    CAP_DATA_MS,
-    CAP_DEFAULT_MS,
-    DaplinkBridge,
-    _find_erased,
-)
-from .const import (
-    CMD_CLEAR_FLASH,
-    CMD_FILE_SIZE,
-    CMD_GET_FILENAME,
-    CMD_READ_SECTOR,
-    CMD_SET_FILENAME,
-    CMD_WRITE_DATA,
-    FILE_CAPACITY,
-    FILENAME_LEN,
-    SECTOR_INDEX_MAX,
-    SECTOR_SIZE,
-    WORST_META_MS,
-    WORST_WRITE_DATA_MS,
-)
+from .bridge import DaplinkBridge
+from .link import CAP_DATA_MS, CAP_DEFAULT_MS, _find_erased
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+# Protocol numbers from const.py, private so that MicroPython folds them into the
+# code and keeps no global for them (tests/test_constants.py checks the values).
+_CMD_CLEAR_FLASH = const(0x10)
+_CMD_FILE_SIZE = const(0x82)
+_CMD_GET_FILENAME = const(0x4)
+_CMD_READ_SECTOR = const(0x20)
+_CMD_SET_FILENAME = const(0x3)
+_CMD_WRITE_DATA = const(0x11)
+_FILENAME_LEN = const(11)
+_FILE_CAPACITY = const(8380416)
+_SECTOR_INDEX_MAX = const(32767)
+_SECTOR_SIZE = const(256)
+_WORST_META_MS = const(520)
+_WORST_WRITE_DATA_MS = const(3268)
 
 _NAME_LEN = 8
 _EXT_LEN = 3
-_MAX_SECTORS = SECTOR_INDEX_MAX + 1
+_MAX_SECTORS = _SECTOR_INDEX_MAX + 1
 
 
 class DaplinkFlash(object):
@@ -50,22 +53,22 @@ class DaplinkFlash(object):
         n = name.upper().encode()[:_NAME_LEN]
         e = ext.upper().encode()[:_EXT_LEN]
         frame = self._bridge._frame
-        frame[0] = CMD_SET_FILENAME
-        for i in range(FILENAME_LEN):
+        frame[0] = _CMD_SET_FILENAME
+        for i in range(_FILENAME_LEN):
             frame[1 + i] = 0x20
         frame[1 : 1 + len(n)] = n
         frame[1 + _NAME_LEN : 1 + _NAME_LEN + len(e)] = e
         self._bridge._command(
-            "SET_FILENAME", self._bridge._fmv[: 1 + FILENAME_LEN], WORST_META_MS, CAP_DEFAULT_MS
+            "SET_FILENAME", self._bridge._fmv[: 1 + _FILENAME_LEN], _WORST_META_MS, CAP_DEFAULT_MS
         )
 
     def get_filename(self):
         """Current name as (name, ext), trailing spaces removed."""
         b = self._bridge
         b._settle("GET_FILENAME")
-        raw = b._read_reg(CMD_GET_FILENAME, FILENAME_LEN)
+        raw = b._read_reg(_CMD_GET_FILENAME, _FILENAME_LEN)
         name = bytes(raw[:_NAME_LEN]).decode().rstrip()
-        ext = bytes(raw[_NAME_LEN:FILENAME_LEN]).decode().rstrip()
+        ext = bytes(raw[_NAME_LEN:_FILENAME_LEN]).decode().rstrip()
         return (name, ext)
 
     # --------------------------------------------------------------------------
@@ -75,8 +78,8 @@ class DaplinkFlash(object):
     def clear_flash(self):
         """Empty the data file (returns once the target has done it)."""
         b = self._bridge
-        b._c1[0] = CMD_CLEAR_FLASH
-        b._command("CLEAR_FLASH", b._c1, WORST_META_MS, CAP_DEFAULT_MS)
+        b._c1[0] = _CMD_CLEAR_FLASH
+        b._command("CLEAR_FLASH", b._c1, _WORST_META_MS, CAP_DEFAULT_MS)
 
     def write(self, data):
         """Append bytes (or a str, UTF-8) to the file; returns the number of bytes
@@ -97,7 +100,7 @@ class DaplinkFlash(object):
         if "append_crc" in b._ext and b._xpayload:
             return b._append_crc("APPEND_CRC", mv)
         b._stream(
-            "WRITE_DATA", CMD_WRITE_DATA, mv, None, WORST_WRITE_DATA_MS, CAP_DATA_MS
+            "WRITE_DATA", _CMD_WRITE_DATA, mv, None, _WORST_WRITE_DATA_MS, CAP_DATA_MS
         )
         return len(mv)
 
@@ -106,6 +109,12 @@ class DaplinkFlash(object):
         if isinstance(text, str):
             return self.write(text + "\n")
         return self.write(bytes(text) + b"\n")
+
+    def log(self, delay_ms=1000):
+        """A FlashLog on the file: write()/write_line() a line at a time at the bus
+        limit, coalesced into full frames; flush()/close() put it on flash (see the
+        README, "Logging line by line"). Loads flashbridge/log.py on first use."""
+        return self._bridge.log(delay_ms)
 
     # --------------------------------------------------------------------------
     # Reading
@@ -125,12 +134,12 @@ class DaplinkFlash(object):
         # reads as a released bus (not a size), never as the previous size.
         raw[0] = raw[1] = raw[2] = raw[3] = 0xFF
         try:
-            b.i2c.readfrom_mem_into(b.address, CMD_FILE_SIZE, raw)
+            b.i2c.readfrom_mem_into(b.address, _CMD_FILE_SIZE, raw)
         except OSError:
             self._has_size = False
             return None
         size = (raw[0] << 24) | (raw[1] << 16) | (raw[2] << 8) | raw[3]
-        if size > FILE_CAPACITY:  # not a size: the register is not there
+        if size > _FILE_CAPACITY:  # not a size: the register is not there
             self._has_size = False
             return None
         return size
@@ -141,7 +150,7 @@ class DaplinkFlash(object):
         b = self._bridge
         if sector < 0 or sector > 0xFFFF:
             raise ValueError("sector out of range: {}".format(sector))
-        b._prepared_read("READ_SECTOR", CMD_READ_SECTOR, sector, b._sector)
+        b._prepared_read("READ_SECTOR", _CMD_READ_SECTOR, sector, b._sector)
         return bytes(b._sector)
 
     def readinto(self, buf, offset=0):
@@ -163,7 +172,7 @@ class DaplinkFlash(object):
         return self._fill(mv, offset, n)
 
     def _fill(self, mv, offset, n):
-        """Read n file bytes from `offset` into memoryview `mv` (n known to be there)."""
+        # Read n file bytes from `offset` into memoryview `mv` (n known to be there).
         b = self._bridge
         if b._ext is None:
             b.capabilities()
@@ -172,17 +181,17 @@ class DaplinkFlash(object):
         smv = b._smv
         pos = 0
         while pos < n:
-            sector = offset // SECTOR_SIZE
-            within = offset % SECTOR_SIZE
-            k = SECTOR_SIZE - within
+            sector = offset // _SECTOR_SIZE
+            within = offset % _SECTOR_SIZE
+            k = _SECTOR_SIZE - within
             if k > n - pos:
                 k = n - pos
             if within == 0:
                 # The plain read returns the response from its first byte: read just
                 # the k bytes wanted, straight into the caller's buffer.
-                b._prepared_read("READ_SECTOR", CMD_READ_SECTOR, sector, mv[pos : pos + k])
+                b._prepared_read("READ_SECTOR", _CMD_READ_SECTOR, sector, mv[pos : pos + k])
             else:
-                b._prepared_read("READ_SECTOR", CMD_READ_SECTOR, sector, smv[: within + k])
+                b._prepared_read("READ_SECTOR", _CMD_READ_SECTOR, sector, smv[: within + k])
                 mv[pos : pos + k] = smv[within : within + k]
             pos += k
             offset += k
@@ -222,10 +231,10 @@ class DaplinkFlash(object):
         out = bytearray()
         sector = 0
         while sector < _MAX_SECTORS:
-            b._prepared_read("READ_SECTOR", CMD_READ_SECTOR, sector, b._sector)
+            b._prepared_read("READ_SECTOR", _CMD_READ_SECTOR, sector, b._sector)
             end = _find_erased(b._sector)
             out.extend(b._smv[:end])
-            if end < SECTOR_SIZE:
+            if end < _SECTOR_SIZE:
                 break
             sector += 1
         return out

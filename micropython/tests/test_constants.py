@@ -114,3 +114,44 @@ def test_const_uses_micropython_const_when_present(monkeypatch):
     finally:
         monkeypatch.delitem(sys.modules, "micropython")
         importlib.reload(c)
+
+
+def _private_consts(path):
+    """{NAME: value} for every module-level `_NAME = const(<int>)` of a source file."""
+    import ast
+
+    found = {}
+    for node in ast.parse(path.read_text()).body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id.startswith("_")
+            and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", None) == "const"
+        ):
+            found[node.targets[0].id[1:]] = ast.literal_eval(node.value.args[0])
+    return found
+
+
+def test_private_copies_in_modules_match_const():
+    """The board modules fold the protocol numbers they use as private consts (no
+    global, no import of const.py on a board); each must equal const.py's value, and
+    every copy of a const.py name is checked (a typo in a name fails too)."""
+    from conftest import MP_DIR
+    from flashbridge import const
+
+    checked = 0
+    for path in sorted((MP_DIR / "flashbridge").glob("*.py")):
+        if path.name == "const.py":
+            continue
+        for name, value in _private_consts(path).items():
+            if name.startswith(("CMD_", "STATUS_", "ERR_", "WORST_", "EXT_", "CAPS_",
+                                "FEAT_", "CHUNK_", "CONFIG_", "QUEUE_", "FILE", "SECTOR_",
+                                "STREAM_", "RESPONSE_", "FRAME_", "APPEND_", "WRITE_",
+                                "I2C_", "FILENAME_")):
+                assert hasattr(const, name), "%s: _%s is not in const.py" % (path.name, name)
+            if hasattr(const, name):
+                assert value == getattr(const, name), (path.name, name, value)
+                checked += 1
+    assert checked >= 60

@@ -67,7 +67,9 @@ def test_caps_found(sim, bridge):
     assert bridge.capabilities() == "v2.0"
     assert bridge.supports("stream") and bridge.supports("append_crc")
     assert bridge.supports("stream_read")
-    assert bridge._xpayload == 256 and len(bridge._xbuf) == C.EXT_FRAME_MAX
+    assert bridge._xpayload == 256
+    # Nothing allocated for the extension until it is used (small heaps).
+    assert bridge._xbuf is None and bridge._app is None
     # Asked once: one CAPS register read, no ERROR read (nothing was flagged).
     reads = [e[1] for e in sim.link.log if e[2]]
     assert reads.count(bytes([C.CMD_CAPS])) == 1
@@ -117,7 +119,7 @@ def test_sequence_wraps(sim, flash):
     assert flash.read() == data + b"tail"
 
 
-def test_frames_built_in_one_buffer(sim):
+def test_frames_built_in_preallocated_buffers(sim):
     seen = set()
 
     class Recording(mpshim.I2C):
@@ -130,7 +132,11 @@ def test_frames_built_in_one_buffer(sim):
     f = DaplinkFlash(DaplinkBridge(Recording(1)))
     f.write(bytes(1000))
     f.write_line("second call")
-    assert seen == {(id(f._bridge._xbuf), "bytearray", C.EXT_FRAME_MAX)}
+    # The Appender's ring (append.py): up to the queue depth + 1 frames kept for a
+    # resend, and the one being filled; nothing allocated per frame.
+    ring = {(id(s), "bytearray", C.EXT_FRAME_MAX) for s in f._bridge._app.slots}
+    assert len(ring) == C.QUEUE_DEPTH + 2
+    assert seen <= ring and len(seen) == 5  # 5 frames
 
 
 # ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ class I2C:
         self._h = bytearray(8)
         self._hv = memoryview(self._h)
         self._m = bytearray(1)
-        self._r = bytearray(4096)
+        self._r = bytearray(16)  # discards a reply nobody asked for (never, in practice)
         self._rv = memoryview(self._r)
 
     def _fill(self, mv):
@@ -55,7 +55,14 @@ class I2C:
         self._fill(self._hv[:2])
         acked = (self._h[0] << 8) | self._h[1]
         if n > 2:
-            self._fill(memoryview(into) if into is not None else self._rv[: n - 2])
+            if into is not None:
+                self._fill(memoryview(into))
+            else:
+                n -= 2
+                while n:
+                    k = n if n < 16 else 16
+                    self._fill(self._rv[:k])
+                    n -= k
         return st, acked
 
     def scan(self):

@@ -11,7 +11,7 @@ from steami_config import SteamiConfig
 
 import flashbridge
 
-print("json:", flashbridge.config.json.__name__, "EIO:", flashbridge.errors.EIO)
+print("json:", flashbridge.config.JSON_MODULE, "EIO:", flashbridge.errors.EIO)
 b = DaplinkBridge(I2C(1))
 f = DaplinkFlash(b)
 print("target 0x%02X, %s, stream %s" % (b.device_id(), b.capabilities(), b.supports("stream")))

@@ -95,11 +95,12 @@ static int v1_read(bench_ctx_t *x, uint8_t *buf, size_t len)
 {
     for (size_t pos = 0; pos < len; pos += FB_SECTOR_SIZE) {
         uint16_t idx = (uint16_t)(pos / FB_SECTOR_SIZE);
-        uint8_t f[3] = {FB_CMD_READ_SECTOR, (uint8_t)(idx >> 8), (uint8_t)idx};
         uint8_t sector[FB_RESPONSE_LEN];
         int rc = v1_wait_busy(x);
-        if (!rc)
+        if (!rc) {
+            uint8_t f[3] = {FB_CMD_READ_SECTOR, (uint8_t)(idx >> 8), (uint8_t)idx};
             rc = v1_xfer(x, f, sizeof f, NULL, 0);
+        }
         if (!rc)
             rc = v1_sleep(x, V1_SECTOR_SLEEP_US);
         if (!rc)

@@ -51,7 +51,12 @@ static const char *const usb_outcome[] = {"ACK", "NAK", "STALL", "no answer", "b
 
 #define MS 1000000ull
 #define DEV_ADDR 7u        /* the address we give the device */
-#define NAK_LIMIT_NS (20000ull * MS) /* a transfer NAKed this long fails */
+/* How long a PC waits before it gives up (Linux): a control request 5 s
+ * (USB_CTRL_GET_TIMEOUT / USB_CTRL_SET_TIMEOUT, include/linux/usb.h), a SCSI command from
+ * its CBW to its CSW 30 s (SD_TIMEOUT, drivers/scsi/sd.h). A transaction NAKed past the
+ * deadline of the request it belongs to fails, as the PC's request would. */
+#define CTRL_TIMEOUT_NS (5000ull * MS)
+#define SCSI_TIMEOUT_NS (30000ull * MS)
 #define STRIKES 3
 
 static int g_fd = -1;
@@ -241,6 +246,7 @@ typedef struct pipe {
 } pipe_t;
 
 static uint8_t g_addr;
+static uint64_t g_deadline = UINT64_MAX; /* of the control request or SCSI command under way */
 
 /* Outcome of a bulk or control data transfer. */
 enum { XFER_OK, XFER_STALL };
@@ -249,7 +255,6 @@ enum { XFER_OK, XFER_STALL };
 static int transfer(pipe_t *p, uint8_t *buf, size_t len, size_t *done, const char *what)
 {
     size_t off = 0;
-    uint64_t since = g_now;
     int strikes = 0;
     bool zlp = len == 0;
     while (off < len || zlp) {
@@ -262,7 +267,6 @@ static int transfer(pipe_t *p, uint8_t *buf, size_t len, size_t *done, const cha
             st = tx_in(g_addr, p->ep, pk, p->mps, &n, &d1);
             if (st == USB_ACK) {
                 strikes = 0;
-                since = g_now;
                 if (d1 != p->toggle) {
                     vlog("%s: IN EP%u DATA%d repeated (expected DATA%d): dropped", what, p->ep,
                          d1, p->toggle);
@@ -283,7 +287,6 @@ static int transfer(pipe_t *p, uint8_t *buf, size_t len, size_t *done, const cha
             st = tx_out(g_addr, p->ep, p->toggle, buf + off, chunk);
             if (st == USB_ACK) {
                 strikes = 0;
-                since = g_now;
                 p->toggle = !p->toggle;
                 off += chunk;
                 zlp = false;
@@ -296,9 +299,9 @@ static int transfer(pipe_t *p, uint8_t *buf, size_t len, size_t *done, const cha
             return XFER_STALL;
         }
         if (st == USB_NAK) {
-            if (g_now - since > NAK_LIMIT_NS)
-                fail("%s: EP%u %s NAKed for %.1f s", what, p->ep, p->in ? "IN" : "OUT",
-                     (double)(g_now - since) / 1e9);
+            if (g_now > g_deadline)
+                fail("%s: EP%u %s still NAKed after the host's %s timeout", what, p->ep,
+                     p->in ? "IN" : "OUT", p->ep ? "30 s SCSI command" : "5 s control request");
             continue;
         }
         if (++strikes >= STRIKES)
@@ -309,14 +312,12 @@ static int transfer(pipe_t *p, uint8_t *buf, size_t len, size_t *done, const cha
     return XFER_OK;
 }
 
-/* A control transfer on EP0. Returns XFER_OK or XFER_STALL; *got = data bytes. */
 static unsigned g_mps0 = 8;
 
-static int control(uint8_t bmreq, uint8_t breq, uint16_t wvalue, uint16_t windex, uint8_t *data,
-                   uint16_t wlength, size_t *got, const char *what)
+/* The stages of a control transfer on EP0, setup packet s. */
+static int control_stages(const uint8_t s[8], uint8_t *data, uint16_t wlength, size_t *got,
+                          const char *what)
 {
-    uint8_t s[8] = {bmreq, breq, (uint8_t)wvalue, (uint8_t)(wvalue >> 8), (uint8_t)windex,
-                    (uint8_t)(windex >> 8), (uint8_t)wlength, (uint8_t)(wlength >> 8)};
     int strikes = 0, st;
     while ((st = tx_setup(g_addr, s)) != USB_ACK) {
         /* A device must accept a SETUP: NAK and STALL are protocol errors (USB 2.0 §8.5.3) */
@@ -327,7 +328,7 @@ static int control(uint8_t bmreq, uint8_t breq, uint16_t wvalue, uint16_t windex
             fail("%s: SETUP at address %u: no answer %d times", what, g_addr, STRIKES);
     }
     size_t n = 0;
-    bool in = bmreq & 0x80;
+    bool in = s[0] & 0x80;
     pipe_t p = {.ep = 0, .in = in, .mps = g_mps0, .toggle = true};
     if (wlength) {
         if (transfer(&p, data, wlength, &n, what) == XFER_STALL) {
@@ -344,6 +345,22 @@ static int control(uint8_t bmreq, uint8_t breq, uint16_t wvalue, uint16_t windex
     if (got)
         *got = n;
     return XFER_OK;
+}
+
+/* A control transfer on EP0. Returns XFER_OK or XFER_STALL; *got = data bytes. A control
+ * request inside a SCSI command (CLEAR_FEATURE after a STALL) has its own deadline; the
+ * command's comes back after it. */
+static int control(uint8_t bmreq, uint8_t breq, uint16_t wvalue, uint16_t windex, uint8_t *data,
+                   uint16_t wlength, size_t *got, const char *what)
+{
+    const uint8_t s[8] = {bmreq, breq, (uint8_t)wvalue, (uint8_t)(wvalue >> 8),
+                          (uint8_t)windex, (uint8_t)(windex >> 8), (uint8_t)wlength,
+                          (uint8_t)(wlength >> 8)};
+    uint64_t outer = g_deadline;
+    g_deadline = g_now + CTRL_TIMEOUT_NS;
+    int rc = control_stages(s, data, wlength, got, what);
+    g_deadline = outer;
+    return rc;
 }
 
 /* ---- descriptors ---- */
@@ -672,6 +689,7 @@ static int scsi(const char *name, const uint8_t *cdb, uint8_t cdblen, uint8_t *d
     cbw[14] = cdblen;
     memcpy(cbw + 15, cdb, cdblen);
     size_t done;
+    g_deadline = g_now + SCSI_TIMEOUT_NS;
     if (transfer(&g_dev.bout, cbw, 31, &done, name) == XFER_STALL) {
         reset_recovery("CBW STALLed");
         fail("%s: the CBW was refused (STALL)", name);

@@ -181,6 +181,15 @@ class Device:
             self.sense = (2, 4, 1)
             self.bot = "csw"
 
+    def hangs(self, ep):
+        """hang-ctl: the configuration descriptor's data stage never comes; hang-bulk:
+        a READ(10)'s data never comes."""
+        if self.defect == "hang-ctl":
+            return ep == 0 and self.ctl is not None and self.ctl[0][:2] == self.cfg[:2]
+        if self.defect == "hang-bulk":
+            return ep == 1 and self.bot == "data" and len(self.data) > 512
+        return False
+
     def bulk_in(self):
         if 0x81 in self.halted:
             return STALL, 0, b""
@@ -277,6 +286,12 @@ def main():
             addr, ep, mx = p[0], p[1], struct.unpack(">H", p[2:4])[0]
             if addr != dev.addr:
                 st, tog, data = NOANSWER, 0, b""
+            elif dev.hangs(ep):
+                # Never answers this transfer: every IN NAKed, the server's retry budget
+                # spent on each (as flashbridge-sim's USB_IN does), so the host's own
+                # timeout is what ends it.
+                dev.now += struct.unpack(">I", p[4:8])[0] * 1000
+                st, tog, data = NAK, 0, b""
             elif ep == 0:
                 if getattr(dev, "stall_ep0", False):
                     dev.stall_ep0 = False

@@ -3,7 +3,8 @@
 # and BOT 1.0, not from the firmware): a correct device is read whole (the image checked
 # block by block); awkward ones (NAKs, a STALLed data stage with NOT READY, a unit
 # attention mid-read, NOT READY at first) are coped with; broken descriptors make it
-# fail with a message naming the field.
+# fail with a message naming the field; a device that NAKs a control request past 5 s or
+# a SCSI command past 30 s (Linux's timeouts) fails it.
 # test_msc_checks.sh MSC
 set -eu
 msc=$1
@@ -65,5 +66,7 @@ expect_fail ep-size "wMaxPacketSize 100"
 expect_fail ep-type "bmAttributes 0x03"
 expect_fail total "wTotalLength"
 expect_fail attributes "bmAttributes 0x40"
+expect_fail hang-ctl "5 s control request"
+expect_fail hang-bulk "30 s SCSI command"
 [ "$fails" -eq 0 ] || { echo "$fails case(s) failed"; exit 1; }
 echo "all cases passed"

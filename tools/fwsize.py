@@ -48,8 +48,11 @@ BOARDS = {
 }
 FLASH = BOARDS["bluepill"]["image"]
 SRAM = BOARDS["bluepill"]["sram"]
-GOAL_FLASH = 16 * 1024
-GOAL_SRAM = 8 * 1024
+# The budget for what is built so far (the USB drive included): about half of the Blue
+# Pill's image area and 12 of its 20 KiB of SRAM, so that the rest of this year's work
+# has room (issue 15). The first goals, 16 KiB / 8 KiB, held until the USB drive.
+GOAL_FLASH = 32 * 1024
+GOAL_SRAM = 12 * 1024
 
 
 def inside(addr, region):

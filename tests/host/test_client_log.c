@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pattern.h"
 #include "flashbridge.h"
 #include "flashbridge/protocol.h"
 #include "mock_target.h"
@@ -47,17 +48,6 @@ static int teardown(void **state)
     mock_free(&f->m);
     free(f);
     return 0;
-}
-
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    uint32_t s = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        s ^= s << 13;
-        s ^= s >> 17;
-        s ^= s << 5;
-        p[i] = (uint8_t)s;
-    }
 }
 
 static unsigned reg_reads(const mock_target_t *m)
@@ -100,7 +90,7 @@ static void test_log_bytes_for_many_line_sizes(void **state)
     uint8_t *data = malloc(N);
     uint32_t at = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        fill(data, N, (uint32_t)s + 1);
+        test_pattern(data, N, (uint32_t)s + 1);
         size_t n = N - s * 37; /* totals that end anywhere in a frame */
         assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
         unsigned frames0 = mock_count_frames(&f->m, FB_CMD_APPEND_CRC);
@@ -137,7 +127,7 @@ static void test_log_mixed_lines_and_write_line(void **state)
     fixture_t *f = *state;
     enum { N = 20000 };
     uint8_t *data = malloc(N);
-    fill(data, N, 77);
+    test_pattern(data, N, 77);
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     uint32_t r = 12345;
     size_t at = 0;
@@ -174,7 +164,7 @@ static void test_log_register_reads_per_frame(void **state)
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     unsigned open_reads = reg_reads(&f->m);
     for (unsigned i = 0; i < LINES; i++) {
-        fill(line, LEN, i);
+        test_pattern(line, LEN, i);
         assert_int_equal(fb_log_write(&f->log, line, LEN), FB_HOST_OK);
     }
     unsigned frames = mock_count_frames(&f->m, FB_CMD_APPEND_CRC);
@@ -199,7 +189,7 @@ static void test_log_slow_target_respects_credits(void **state)
     f->m.cmd_polls = 2;
     enum { N = 10000 };
     uint8_t *data = malloc(N);
-    fill(data, N, 5);
+    test_pattern(data, N, 5);
     static const size_t sizes[] = {55};
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     write_lines(&f->log, data, N, sizes, 1);
@@ -217,7 +207,7 @@ static void test_log_delay_rule(void **state)
     fixture_t *f = *state;
     const fb_log_opts_t opts = {.delay_ms = 10};
     uint8_t line[30];
-    fill(line, sizeof line, 1);
+    test_pattern(line, sizeof line, 1);
     assert_int_equal(fb_log_open(&f->log, &f->c, &opts), FB_HOST_OK);
     assert_int_equal(fb_log_write(&f->log, line, sizeof line), FB_HOST_OK);
     f->m.now_us += 9999; /* not yet 10 ms after the first byte */
@@ -245,7 +235,7 @@ static void test_log_delay_zero_sends_every_write(void **state)
     fixture_t *f = *state;
     const fb_log_opts_t opts = {.delay_ms = 0};
     uint8_t line[80];
-    fill(line, sizeof line, 2);
+    test_pattern(line, sizeof line, 2);
     assert_int_equal(fb_log_open(&f->log, &f->c, &opts), FB_HOST_OK);
     unsigned reads0 = reg_reads(&f->m);
     for (unsigned i = 0; i < 12; i++)
@@ -276,7 +266,7 @@ static void test_log_default_delay_keeps_a_partial_frame(void **state)
 {
     fixture_t *f = *state;
     uint8_t line[30];
-    fill(line, sizeof line, 3);
+    test_pattern(line, sizeof line, 3);
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     assert_int_equal(f->log.delay_ms, FB_LOG_DELAY_MS_DEFAULT);
     for (unsigned i = 0; i < 8; i++) {
@@ -301,7 +291,7 @@ static void test_log_host_reset_loses_only_the_buffer(void **state)
     f->m.cmd_polls = 1;
     enum { N = 9000 };
     uint8_t *data = malloc(N);
-    fill(data, N, 27);
+    test_pattern(data, N, 27);
     assert_int_equal(fb_log_open(&f->log, &f->c, &opts), FB_HOST_OK);
     size_t at = 0;
     for (unsigned i = 0; at < N; i++) {
@@ -333,7 +323,7 @@ static void test_log_flush_reports_missing_bytes(void **state)
     fixture_t *f = *state;
     f->m.last_seq = 100;
     uint8_t data[300];
-    fill(data, sizeof data, 9);
+    test_pattern(data, sizeof data, 9);
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     assert_int_equal(fb_log_write(&f->log, data, sizeof data), FB_HOST_OK);
     f->m.reboot_frame = 2; /* the flush's 44-byte frame */
@@ -357,7 +347,7 @@ static void test_log_flush_finds_a_foreign_writer(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[100];
-    fill(data, sizeof data, 10);
+    test_pattern(data, sizeof data, 10);
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     assert_int_equal(fb_log_write(&f->log, data, sizeof data), FB_HOST_OK);
     /* Another host appends 150 bytes with the next sequence number. */
@@ -378,7 +368,7 @@ static void test_log_corrupted_frames_are_sent_again(void **state)
     fixture_t *f = *state;
     enum { N = 30 * 256 + 100 };
     uint8_t *data = malloc(N);
-    fill(data, N, 11);
+    test_pattern(data, N, 11);
     static const size_t sizes[] = {30, 80, 55};
     f->m.cmd_polls = 1;
     f->m.corrupt_frame = 6; /* refused for its CRC; the ones after it for their seq */
@@ -397,7 +387,7 @@ static void test_log_corrupted_last_frame_is_repaired_by_flush(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[600];
-    fill(data, sizeof data, 12);
+    test_pattern(data, sizeof data, 12);
     f->m.corrupt_frame = 3;
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     assert_int_equal(fb_log_write(&f->log, data, sizeof data), FB_HOST_OK);
@@ -413,7 +403,7 @@ static void test_log_bus_errors_are_sent_again(void **state)
     fixture_t *f = *state;
     enum { N = 20 * 256 };
     uint8_t *data = malloc(N);
-    fill(data, N, 13);
+    test_pattern(data, N, 13);
     static const size_t sizes[] = {30};
     f->m.nack_frame = 3;     /* never got there */
     f->m.lost_ack_frame = 9; /* got there; the host heard a bus error */
@@ -434,7 +424,7 @@ static void test_log_queue_full_is_repaired(void **state)
     fixture_t *f = *state;
     enum { N = 24 * 256 };
     uint8_t *data = malloc(N);
-    fill(data, N, 14);
+    test_pattern(data, N, 14);
     static const size_t sizes[] = {80};
     f->m.cmd_polls = 3;
     f->m.lost_ack_frame = 6;
@@ -455,7 +445,7 @@ static void test_log_error_flag_without_bits_is_checked(void **state)
     fixture_t *f = *state;
     enum { N = 12 * 256 };
     uint8_t *data = malloc(N);
-    fill(data, N, 26);
+    test_pattern(data, N, 26);
     static const size_t sizes[] = {55};
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     f->m.error_flag_stuck = true;
@@ -471,7 +461,7 @@ static void test_log_file_full_sticks(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[2000];
-    fill(data, sizeof data, 15);
+    test_pattern(data, sizeof data, 15);
     f->m.file_cap = 600;
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     int rc = fb_log_write(&f->log, data, sizeof data);
@@ -518,7 +508,7 @@ static void test_log_falls_back_to_write_data(void **state)
     fixture_t *f = *state; /* a v1.1 target: no CAPS, no APPEND_CRC */
     enum { N = 3000 };
     uint8_t data[N];
-    fill(data, N, 16);
+    test_pattern(data, N, 16);
     static const size_t sizes[] = {30, 55, 80};
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     assert_false(f->log.ext);
@@ -538,7 +528,7 @@ static void test_log_caps_v1_target_gets_write_data(void **state)
     fixture_t *f = *state;
     f->m.caps_version = 1;
     uint8_t data[500];
-    fill(data, sizeof data, 17);
+    test_pattern(data, sizeof data, 17);
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     assert_false(f->log.ext);
     assert_int_equal(fb_log_write(&f->log, data, sizeof data), FB_HOST_OK);
@@ -552,7 +542,7 @@ static void test_log_v1_failure_is_reported(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[100];
-    fill(data, sizeof data, 18);
+    test_pattern(data, sizeof data, 18);
     f->m.file_cap = 40;
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     assert_int_equal(fb_log_write(&f->log, data, sizeof data), FB_HOST_OK); /* buffered */
@@ -569,11 +559,11 @@ static void test_log_interleaves_with_other_calls(void **state)
 {
     fixture_t *f = *state;
     uint8_t a[700], b[300], c[500], d[90], e[40];
-    fill(a, sizeof a, 20);
-    fill(b, sizeof b, 21);
-    fill(c, sizeof c, 22);
-    fill(d, sizeof d, 23);
-    fill(e, sizeof e, 24);
+    test_pattern(a, sizeof a, 20);
+    test_pattern(b, sizeof b, 21);
+    test_pattern(c, sizeof c, 22);
+    test_pattern(d, sizeof d, 23);
+    test_pattern(e, sizeof e, 24);
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     assert_int_equal(fb_log_write(&f->log, a, sizeof a), FB_HOST_OK); /* 188 buffered */
     assert_int_equal(fb_file_append(&f->c, b, sizeof b), FB_HOST_OK);
@@ -611,7 +601,7 @@ static void test_log_failed_flush_blocks_other_calls(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[100];
-    fill(data, sizeof data, 25);
+    test_pattern(data, sizeof data, 25);
     f->m.file_cap = 50;
     assert_int_equal(fb_log_open(&f->log, &f->c, NULL), FB_HOST_OK);
     assert_int_equal(fb_log_write(&f->log, data, sizeof data), FB_HOST_OK);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fb_transport.h"
+#include "pattern.h"
 #include "flashbridge.h"
 #include "flashbridge/protocol.h"
 #include "sim_proc.h"
@@ -97,19 +98,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    uint32_t s = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        s ^= s << 13;
-        s ^= s >> 17;
-        s ^= s << 5;
-        p[i] = (uint8_t)s;
-    }
-    for (size_t i = 100; i + 40 < n; i += 1500)
-        memset(p + i, 0xFF, 40); /* erased-looking bytes are data too */
-}
-
 /* The file is at bytes, then data[0..n). */
 static void expect_file_at(ctx_t *x, uint32_t at, const uint8_t *data, size_t n)
 {
@@ -134,7 +122,7 @@ static void log_30_byte_lines_register_reads(void **state)
     ctx_t *x = *state;
     enum { LINES = 1000, LEN = 30 };
     uint8_t *data = malloc(LINES * LEN);
-    fill(data, LINES * LEN, 1);
+    test_pattern(data, LINES * LEN, 1);
     assert_int_equal(fb_log_open(&x->log, &x->c, NULL), FB_HOST_OK);
     /* A fresh board checks and erases its first data sector when the first frames
      * arrive (they wait 45 ms in the queue): start the count behind that. */
@@ -161,8 +149,8 @@ static void log_mixed_lines_interleaved(void **state)
     ctx_t *x = *state;
     enum { N = 12000, M = 700 };
     uint8_t *data = malloc(N), *other = malloc(M), *expect = malloc(2 * N + M);
-    fill(data, N, 2);
-    fill(other, M, 3);
+    test_pattern(data, N, 2);
+    test_pattern(other, M, 3);
     assert_int_equal(fb_log_open(&x->log, &x->c, NULL), FB_HOST_OK);
     uint32_t r = 7;
     size_t at = 0, e = 0;
@@ -203,7 +191,7 @@ static void log_power_cut_keeps_flushed_bytes(void **state)
     ctx_t *x = *state;
     enum { N = 8000, LEN = 40 };
     uint8_t *data = malloc(N);
-    fill(data, N, 4);
+    test_pattern(data, N, 4);
     assert_int_equal(fb_log_open(&x->log, &x->c, NULL), FB_HOST_OK);
     for (size_t at = 0; at < N / 2; at += LEN)
         assert_int_equal(fb_log_write(&x->log, data + at, LEN), FB_HOST_OK);

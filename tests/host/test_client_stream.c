@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pattern.h"
 #include "flashbridge.h"
 #include "flashbridge/protocol.h"
 #include "mock_target.h"
@@ -55,19 +56,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    uint32_t s = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        s ^= s << 13;
-        s ^= s >> 17;
-        s ^= s << 5;
-        p[i] = (uint8_t)s;
-    }
-    if (n > 40)
-        memset(p + 20, 0xFF, 20); /* erased-looking bytes are data too */
-}
-
 /* Register reads of reg in the log. */
 static unsigned count_reg_reads(const mock_target_t *m, uint8_t reg)
 {
@@ -106,7 +94,7 @@ static void test_fallback_to_v1_without_caps(void **state)
 {
     fixture_t *f = *state; /* a v1.1 target: 0x83 is an unknown command to it */
     uint8_t data[100], back[100];
-    fill(data, sizeof data, 1);
+    test_pattern(data, sizeof data, 1);
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
     assert_int_equal(f->c.proto, FB_PROTO_V1);
     assert_int_equal(mock_count_frames(&f->m, FB_CMD_WRITE_DATA), 4);
@@ -146,7 +134,7 @@ static void test_forced_v1_never_asks(void **state)
     fixture_t *f = *state;
     f->c.proto = FB_PROTO_V1;
     uint8_t data[300], back[300];
-    fill(data, sizeof data, 2);
+    test_pattern(data, sizeof data, 2);
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
     assert_int_equal(fb_file_read(&f->c, 0, back, sizeof back), FB_HOST_OK);
     assert_memory_equal(back, data, sizeof data);
@@ -176,7 +164,7 @@ static void test_caps_v1_target_gets_v1_appends(void **state)
     fixture_t *f = *state;
     f->m.caps_version = 1;
     uint8_t data[100];
-    fill(data, sizeof data, 4);
+    test_pattern(data, sizeof data, 4);
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
     assert_int_equal(f->c.proto, FB_PROTO_EXT);
     assert_int_equal(mock_count_frames(&f->m, FB_CMD_APPEND_CRC), 0);
@@ -188,7 +176,7 @@ static void test_ext_append_frames(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[1000];
-    fill(data, sizeof data, 3);
+    test_pattern(data, sizeof data, 3);
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
     assert_int_equal(f->c.proto, FB_PROTO_EXT);
     assert_int_equal(f->m.file_size, sizeof data);
@@ -217,7 +205,7 @@ static void test_ext_append_numbers_from_the_target_and_wraps(void **state)
     f->m.last_seq = 250;
     enum { N = 20 * 256 };
     uint8_t *data = malloc(N);
-    fill(data, N, 4);
+    test_pattern(data, N, 4);
     f->m.cmd_polls = 2; /* slots free slowly: credits of one or two */
     assert_int_equal(fb_file_append(&f->c, data, N), FB_HOST_OK);
     assert_int_equal(mock_nth_frame(&f->m, FB_CMD_APPEND_CRC, 0)->w[1], 251);
@@ -232,7 +220,7 @@ static void test_ext_append_lost_ack_is_sent_again_once_appended(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[1024];
-    fill(data, sizeof data, 5);
+    test_pattern(data, sizeof data, 5);
     f->m.lost_ack_frame = 2; /* delivered, but the host hears a bus error */
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
     assert_int_equal(f->c.stats.bus_retries, 1);
@@ -247,7 +235,7 @@ static void test_ext_append_nacked_frame_is_sent_again(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[700];
-    fill(data, sizeof data, 6);
+    test_pattern(data, sizeof data, 6);
     f->m.nack_frame = 1; /* never got there */
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
     assert_int_equal(f->c.stats.bus_retries, 1);
@@ -259,7 +247,7 @@ static void test_ext_append_gives_up_after_retries(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[100];
-    fill(data, sizeof data, 7);
+    test_pattern(data, sizeof data, 7);
     f->m.absent = true;
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_ENACK);
 }
@@ -269,7 +257,7 @@ static void test_ext_append_corrupted_frame_goes_back(void **state)
     fixture_t *f = *state;
     enum { N = 10 * 256 + 17 };
     uint8_t *data = malloc(N);
-    fill(data, N, 8);
+    test_pattern(data, N, 8);
     f->m.corrupt_frame = 2; /* refused for its CRC; frames 3.. for their sequence */
     assert_int_equal(fb_file_append(&f->c, data, N), FB_HOST_OK);
     assert_int_equal(f->m.crc_errors, 1);
@@ -284,7 +272,7 @@ static void test_ext_append_corrupted_last_frame_is_found_by_the_check(void **st
 {
     fixture_t *f = *state;
     uint8_t data[600];
-    fill(data, sizeof data, 9);
+    test_pattern(data, sizeof data, 9);
     f->m.corrupt_frame = 3;
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
     assert_int_equal(f->c.stats.resyncs, 1);
@@ -296,7 +284,7 @@ static void test_ext_append_file_full_is_not_retried(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[2000];
-    fill(data, sizeof data, 10);
+    test_pattern(data, sizeof data, 10);
     f->m.file_cap = 600;
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_EDEVICE);
     assert_true(f->c.last_error & FB_ERR_FILE_FULL);
@@ -308,7 +296,7 @@ static void test_ext_append_target_that_forgot_its_state_is_an_error(void **stat
 {
     fixture_t *f = *state;
     uint8_t data[3000];
-    fill(data, sizeof data, 11);
+    test_pattern(data, sizeof data, 11);
     f->m.last_seq = 100;
     f->m.reboot_frame = 3; /* its sequence state is gone: our numbers mean nothing */
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_EPROTO);
@@ -320,7 +308,7 @@ static void test_ext_read_one_request_many_chunks(void **state)
 {
     fixture_t *f = *state;
     uint8_t file[3000], out[2500];
-    fill(file, sizeof file, 12);
+    test_pattern(file, sizeof file, 12);
     mock_set_file(&f->m, file, sizeof file);
     assert_int_equal(fb_file_read(&f->c, 300, out, sizeof out), FB_HOST_OK);
     assert_memory_equal(out, file + 300, sizeof out);
@@ -340,7 +328,7 @@ static void test_ext_read_bad_chunk_asks_again_from_its_offset(void **state)
 {
     fixture_t *f = *state;
     uint8_t file[2000], out[2000];
-    fill(file, sizeof file, 13);
+    test_pattern(file, sizeof file, 13);
     mock_set_file(&f->m, file, sizeof file);
     f->m.corrupt_read = 3;
     assert_int_equal(fb_file_read(&f->c, 0, out, sizeof out), FB_HOST_OK);
@@ -355,7 +343,7 @@ static void test_ext_read_bus_error_asks_again(void **state)
 {
     fixture_t *f = *state;
     uint8_t file[1000], out[1000];
-    fill(file, sizeof file, 14);
+    test_pattern(file, sizeof file, 14);
     mock_set_file(&f->m, file, sizeof file);
     f->m.eio_read = 2;
     assert_int_equal(fb_file_read(&f->c, 0, out, sizeof out), FB_HOST_OK);
@@ -367,7 +355,7 @@ static void test_ext_read_waits_for_a_late_chunk(void **state)
 {
     fixture_t *f = *state;
     uint8_t file[800], out[800];
-    fill(file, sizeof file, 15);
+    test_pattern(file, sizeof file, 15);
     mock_set_file(&f->m, file, sizeof file);
     f->m.chunk_late = 2;
     assert_int_equal(fb_file_read(&f->c, 0, out, sizeof out), FB_HOST_OK);
@@ -390,7 +378,7 @@ static void test_ext_read_past_end_is_ff(void **state)
 {
     fixture_t *f = *state;
     uint8_t file[10], out[40];
-    fill(file, sizeof file, 16);
+    test_pattern(file, sizeof file, 16);
     mock_set_file(&f->m, file, sizeof file);
     assert_int_equal(fb_file_read(&f->c, 0, out, sizeof out), FB_HOST_OK);
     assert_memory_equal(out, file, 10);
@@ -423,7 +411,7 @@ static void test_v2_target_is_polled_through_ext_status_and_errors(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[1000], back[1000];
-    fill(data, sizeof data, 9);
+    test_pattern(data, sizeof data, 9);
     uint8_t cfg[40] = {1, 2, 3};
     assert_int_equal(fb_config_write(&f->c, 0, cfg, sizeof cfg), FB_HOST_OK);
     assert_int_equal(f->c.regs, FB_REGS_EXT);
@@ -452,7 +440,7 @@ static void test_v1x_extension_target_keeps_status(void **state)
 {
     fixture_t *f = *state;
     uint8_t data[600];
-    fill(data, sizeof data, 10);
+    test_pattern(data, sizeof data, 10);
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
     assert_int_equal(f->c.regs, FB_REGS_V1);
     assert_int_equal(f->m.ext_status_reads, 0);
@@ -467,7 +455,7 @@ static void test_forced_v1_on_a_v2_target(void **state)
     fixture_t *f = *state;
     f->c.proto = FB_PROTO_V1;
     uint8_t data[100], back[100];
-    fill(data, sizeof data, 11);
+    test_pattern(data, sizeof data, 11);
     assert_int_equal(fb_file_append(&f->c, data, sizeof data), FB_HOST_OK);
     assert_int_equal(fb_file_read(&f->c, 0, back, sizeof back), FB_HOST_OK);
     assert_memory_equal(back, data, sizeof data);
